@@ -1,0 +1,149 @@
+package org.infoscreen.fleet;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.PropertyInject;
+import org.apache.camel.spi.PropertiesComponent;
+import org.apache.camel.support.service.ServiceSupport;
+import org.flywaydb.core.Flyway;
+import org.infoscreen.fleet.ingest.DeviceMessageParser;
+import org.infoscreen.fleet.ingest.Quarantine;
+import org.infoscreen.fleet.rest.ApiRequests;
+import org.infoscreen.fleet.rest.JsonViews;
+import org.infoscreen.fleet.support.EmbeddedBroker;
+import org.infoscreen.fleet.support.EmbeddedDatabase;
+import org.infoscreen.fleet.support.Json;
+import org.infoscreen.fleet.support.Secrets;
+import org.infoscreen.fleet.support.ServiceClock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+
+/**
+ * Binds everything the routes use: the PostgreSQL pool (migrated by Flyway before any route
+ * starts), the MQTT broker URL, and the beans the YAML routes call.
+ *
+ * <p>Development mode: with no {@code DATABASE_URL} an embedded PostgreSQL is started, with no
+ * {@code MQTT_URL} an embedded MQTT 5 broker. Both say so in the log.
+ */
+public class FleetConfiguration implements CamelConfiguration {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FleetConfiguration.class);
+
+    @PropertyInject(value = "fleet.db.url", defaultValue = "")
+    String dbUrl;
+    @PropertyInject(value = "fleet.db.user", defaultValue = "postgres")
+    String dbUser;
+    @PropertyInject(value = "fleet.db.schema", defaultValue = "public")
+    String dbSchema;
+    @PropertyInject(value = "fleet.db.pool-size", defaultValue = "10")
+    int dbPoolSize;
+    @PropertyInject(value = "fleet.embedded.db.data-dir", defaultValue = "data/postgres")
+    String embeddedDbDir;
+    @PropertyInject(value = "fleet.embedded.db.port", defaultValue = "0")
+    int embeddedDbPort;
+    @PropertyInject(value = "fleet.mqtt.url", defaultValue = "")
+    String mqttUrl;
+    @PropertyInject(value = "fleet.embedded.mqtt.port", defaultValue = "1884")
+    int embeddedMqttPort;
+    @PropertyInject(value = "fleet.embedded.mqtt.bind", defaultValue = "0.0.0.0")
+    String embeddedMqttBind;
+    @PropertyInject(value = "fleet.embedded.mqtt.data-dir", defaultValue = "data/mqtt")
+    String embeddedMqttDir;
+    @PropertyInject(value = "fleet.mqtt.topic-prefix", defaultValue = "infoscreen")
+    String topicPrefix;
+    @PropertyInject(value = "fleet.mqtt.max-payload-bytes", defaultValue = "65536")
+    int maxPayloadBytes;
+    @PropertyInject(value = "fleet.quarantine.payload-bytes", defaultValue = "2048")
+    int quarantinePayloadBytes;
+
+    @Override
+    public void configure(CamelContext context) throws Exception {
+        Secrets secrets = new Secrets(System.getenv());
+        PropertiesComponent properties = context.getPropertiesComponent();
+
+        String jdbcUrl = dbUrl;
+        String user = dbUser;
+        String password = secrets.get("DATABASE_PASSWORD");
+        if (jdbcUrl == null || jdbcUrl.isBlank()) {
+            EmbeddedDatabase db = EmbeddedDatabase.start(Path.of(embeddedDbDir), embeddedDbPort);
+            context.addService(db, true, true);
+            jdbcUrl = db.jdbcUrl();
+            user = "postgres";
+            password = null;
+            LOG.info("Database mode: embedded PostgreSQL ({}); set DATABASE_URL to use your own", jdbcUrl);
+        } else {
+            LOG.info("Database mode: external PostgreSQL at {}", redactUrl(jdbcUrl));
+        }
+        HikariDataSource dataSource = dataSource(jdbcUrl, user, password);
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                dataSource.close();
+            }
+        }, true, true);
+        migrate(dataSource);
+        context.getRegistry().bind("dataSource", dataSource);
+
+        String brokerUrl = mqttUrl;
+        if (brokerUrl == null || brokerUrl.isBlank()) {
+            EmbeddedBroker broker = EmbeddedBroker.start(Path.of(embeddedMqttDir), embeddedMqttBind, embeddedMqttPort);
+            context.addService(broker, true, true);
+            brokerUrl = broker.brokerUrl();
+            LOG.info("MQTT mode: embedded broker; displays connect to mqtt://<this-host>:{} (topic prefix '{}')",
+                    embeddedMqttPort, topicPrefix);
+        } else {
+            LOG.info("MQTT mode: external broker at {} (topic prefix '{}')", redactUrl(brokerUrl), topicPrefix);
+        }
+        properties.addOverrideProperty("fleet.mqtt.broker-url", brokerUrl);
+        String mqttPassword = secrets.get("MQTT_PASSWORD");
+        if (mqttPassword != null) {
+            properties.addOverrideProperty("fleet.mqtt.password", mqttPassword);
+        }
+
+        ObjectMapper mapper = Json.mapper();
+        context.getRegistry().bind("jsonMapper", mapper);
+        context.getRegistry().bind("serviceClock", new ServiceClock());
+        context.getRegistry().bind("deviceMessageParser", new DeviceMessageParser(mapper, topicPrefix, maxPayloadBytes));
+        context.getRegistry().bind("quarantine", new Quarantine(quarantinePayloadBytes));
+        context.getRegistry().bind("mqttMessages", new org.infoscreen.fleet.ingest.MqttMessages());
+        context.getRegistry().bind("apiRequests", new ApiRequests(mapper));
+        context.getRegistry().bind("jsonViews", new JsonViews(mapper));
+    }
+
+    private HikariDataSource dataSource(String jdbcUrl, String user, String password) {
+        HikariConfig config = new HikariConfig();
+        config.setPoolName("fleet-db");
+        config.setJdbcUrl(jdbcUrl);
+        config.setUsername(user);
+        if (password != null) {
+            config.setPassword(password);
+        }
+        config.setMaximumPoolSize(dbPoolSize);
+        config.setSchema(dbSchema);
+        // fail fast at start-up when the database is unreachable: the log says why
+        config.setInitializationFailTimeout(30_000);
+        return new HikariDataSource(config);
+    }
+
+    private void migrate(HikariDataSource dataSource) {
+        var result = Flyway.configure()
+                .dataSource(dataSource)
+                .locations("classpath:db/migration")
+                .schemas(dbSchema)
+                .defaultSchema(dbSchema)
+                .load()
+                .migrate();
+        LOG.info("Database schema '{}' at version {} ({} migration(s) applied)",
+                dbSchema, result.targetSchemaVersion, result.migrationsExecuted);
+    }
+
+    /** Drops user info (user:password@) from a URL before it is logged. */
+    static String redactUrl(String url) {
+        return url.replaceAll("//[^/@]*@", "//***@").replaceAll("(?i)(password=)[^&]*", "$1***");
+    }
+}
