@@ -1,0 +1,259 @@
+package org.infoscreen.fleet;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.camel.main.MainConfigurationProperties;
+import org.apache.camel.test.junit5.CamelContextConfiguration;
+import org.apache.camel.test.main.junit5.CamelMainTestSupport;
+import org.eclipse.paho.mqttv5.client.MqttClient;
+import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
+import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
+import org.eclipse.paho.mqttv5.common.MqttException;
+import org.eclipse.paho.mqttv5.common.MqttMessage;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.TestInstance;
+
+import javax.sql.DataSource;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+
+/**
+ * Base of the service tests: one Camel context per test class, started from the real
+ * {@code routes/} folder and {@code application.properties}, against real PostgreSQL and MQTT
+ * (see {@link TestServices}). Each class gets its own database schema, topic prefix, MQTT client
+ * id and HTTP port, so classes never see each other's data.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+public abstract class FleetTestSupport extends CamelMainTestSupport {
+
+    protected static final ObjectMapper JSON = new ObjectMapper();
+
+    // initialised lazily: the Camel test support calls configureContext() from its constructor
+    private String schema;
+    private String topicPrefix;
+    private String clientId;
+    private int httpPort;
+    private HttpClient http;
+    private MqttClient device;
+
+    private synchronized void initIds() {
+        if (schema == null) {
+            String name = getClass().getSimpleName().toLowerCase(Locale.ROOT);
+            String run = UUID.randomUUID().toString().substring(0, 8);
+            schema = "t_" + name;
+            topicPrefix = "fleettest-" + name + "-" + run;
+            clientId = "fleet-" + name + "-" + run;
+            httpPort = TestServices.freePort();
+            http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        }
+    }
+
+    /** @return this class's database schema */
+    protected String schema() {
+        initIds();
+        return schema;
+    }
+
+    /** @return this class's MQTT topic prefix (unique per run) */
+    protected String topicPrefix() {
+        initIds();
+        return topicPrefix;
+    }
+
+    /** @return the service's MQTT client id in this class */
+    protected String clientId() {
+        initIds();
+        return clientId;
+    }
+
+    /** @return the service's HTTP port in this class */
+    protected int httpPort() {
+        initIds();
+        return httpPort;
+    }
+
+    @Override
+    protected void configure(MainConfigurationProperties configuration) {
+        configuration.withRoutesIncludePattern("file:routes/*.yaml");
+    }
+
+    @Override
+    public void configureContext(CamelContextConfiguration camelContextConfiguration) {
+        super.configureContext(camelContextConfiguration);
+        initIds();
+        dropSchema();
+        Properties p = new Properties();
+        p.setProperty("fleet.db.url", TestServices.databaseUrl());
+        p.setProperty("fleet.db.schema", schema);
+        p.setProperty("fleet.db.pool-size", "4");
+        p.setProperty("fleet.mqtt.url", TestServices.mqttUrl());
+        p.setProperty("fleet.mqtt.client-id", clientId);
+        p.setProperty("fleet.mqtt.topic-prefix", topicPrefix);
+        p.setProperty("fleet.mqtt.session-expiry-s", "600");
+        p.setProperty("camel.server.port", String.valueOf(httpPort));
+        p.setProperty("camel.management.port", String.valueOf(httpPort));
+        p.setProperty("camel.server.host", "127.0.0.1");
+        p.setProperty("fleet.liveness.sweep-interval-ms", "300");
+        p.putAll(extraProperties());
+        camelContextConfiguration.withUseOverridePropertiesWithPropertiesComponent(p);
+    }
+
+    /** @return properties a test class overrides (thresholds, limits) */
+    protected Properties extraProperties() {
+        return new Properties();
+    }
+
+    @AfterAll
+    void closeDevice() throws MqttException {
+        if (device != null && device.isConnected()) {
+            device.disconnect();
+            device.close();
+        }
+    }
+
+    // ---- MQTT ---------------------------------------------------------------------------
+
+    /** @return a connected MQTT 5 client acting as the displays (clean session) */
+    protected synchronized MqttClient device() {
+        try {
+            if (device == null) {
+                device = new MqttClient(TestServices.mqttUrl(), "dev-" + clientId, new MemoryPersistence());
+                MqttConnectionOptions o = new MqttConnectionOptions();
+                o.setCleanStart(true);
+                o.setAutomaticReconnect(true);
+                device.connect(o);
+            }
+            return device;
+        } catch (MqttException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Publishes {@code payload} at QoS 1 to {@code <prefix>/<uuid>/<kind>} and waits for the PUBACK. */
+    protected void publish(UUID uuid, String kind, String payload) {
+        publishRaw(topicPrefix() + "/" + uuid + "/" + kind, payload.getBytes(StandardCharsets.UTF_8), false);
+    }
+
+    /** Publishes raw bytes at QoS 1 to a full topic and waits for the PUBACK. */
+    protected void publishRaw(String topic, byte[] payload, boolean retained) {
+        try {
+            MqttMessage m = new MqttMessage(payload);
+            m.setQos(1);
+            m.setRetained(retained);
+            device().publish(topic, m);
+        } catch (MqttException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ---- HTTP ---------------------------------------------------------------------------
+
+    /** Sends a request to the service and returns the response (body as text). */
+    protected HttpResponse<String> http(String method, String path) {
+        try {
+            HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort() + path))
+                    .timeout(Duration.ofSeconds(10))
+                    .method(method, HttpRequest.BodyPublishers.noBody())
+                    .build();
+            initIds();
+            return http.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** GET {@code path}, assert nothing, parse the body as JSON. */
+    protected JsonNode getJson(String path) {
+        return json(http("GET", path).body());
+    }
+
+    protected static JsonNode json(String body) {
+        try {
+            return JSON.readTree(body);
+        } catch (IOException e) {
+            throw new IllegalStateException("not JSON: " + body, e);
+        }
+    }
+
+    // ---- SQL ----------------------------------------------------------------------------
+
+    /** @return the service's own connection pool */
+    protected DataSource dataSource() {
+        return context.getRegistry().lookupByNameAndType("dataSource", DataSource.class);
+    }
+
+    /** Runs a query in this class's schema and returns the rows (column → value). */
+    protected List<Map<String, Object>> query(String sql, Object... args) {
+        try (Connection c = dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
+            List<Map<String, Object>> rows = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
+                        row.put(rs.getMetaData().getColumnLabel(i), rs.getObject(i));
+                    }
+                    rows.add(row);
+                }
+            }
+            return rows;
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Runs an update in this class's schema. */
+    protected int update(String sql, Object... args) {
+        try (Connection c = dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
+            return ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** @return the single value of a one-row, one-column query */
+    protected Object scalar(String sql, Object... args) {
+        List<Map<String, Object>> rows = query(sql, args);
+        return rows.isEmpty() ? null : rows.get(0).values().iterator().next();
+    }
+
+    /** @return the number of events of a type for a client */
+    protected long events(UUID uuid, String type) {
+        return ((Number) scalar("SELECT count(*) FROM client_events WHERE client_uuid = ? AND type = ?", uuid, type)).longValue();
+    }
+
+    private void dropSchema() {
+        try (Connection c = DriverManager.getConnection(TestServices.databaseUrl(), "postgres", null);
+             Statement s = c.createStatement()) {
+            s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot reset schema " + schema, e);
+        }
+    }
+}
