@@ -104,7 +104,7 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
         p.setProperty("fleet.db.url", TestServices.databaseUrl());
         p.setProperty("fleet.db.schema", schema);
         p.setProperty("fleet.db.pool-size", "4");
-        p.setProperty("fleet.mqtt.url", TestServices.mqttUrl());
+        p.setProperty("fleet.mqtt.url", mqttUrl());
         p.setProperty("fleet.mqtt.client-id", clientId);
         p.setProperty("fleet.mqtt.topic-prefix", topicPrefix);
         p.setProperty("fleet.mqtt.session-expiry-s", "600");
@@ -114,6 +114,11 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
         p.setProperty("fleet.liveness.sweep-interval-ms", "300");
         p.putAll(extraProperties());
         camelContextConfiguration.withUseOverridePropertiesWithPropertiesComponent(p);
+    }
+
+    /** @return the broker this class's service and test devices use; a class may start its own */
+    protected String mqttUrl() {
+        return TestServices.mqttUrl();
     }
 
     /** @return properties a test class overrides (thresholds, limits) */
@@ -135,7 +140,7 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
     protected synchronized MqttClient device() {
         try {
             if (device == null) {
-                device = new MqttClient(TestServices.mqttUrl(), "dev-" + clientId, new MemoryPersistence());
+                device = new MqttClient(mqttUrl(), "dev-" + clientId, new MemoryPersistence());
                 MqttConnectionOptions o = new MqttConnectionOptions();
                 o.setCleanStart(true);
                 o.setAutomaticReconnect(true);

@@ -1,0 +1,55 @@
+package org.infoscreen.fleet;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Against a mosquitto running the project's {@code mosquitto/mosquitto.conf}: a burst of QoS 1
+ * messages larger than Mosquitto's default queue (1000) published while the service is away is
+ * stored completely once it is back — the persistent session and the broker's queue sizing
+ * together lose nothing.
+ */
+class OwnBrokerSessionTest extends FleetTestSupport {
+
+    private static final int BURST = 3000;
+    private MosquittoProcess broker;
+
+    @Override
+    protected synchronized String mqttUrl() {
+        if (broker == null) {
+            broker = MosquittoProcess.startProjectConfig();
+        }
+        return broker.url();
+    }
+
+    @AfterAll
+    void stopBroker() {
+        if (broker != null) {
+            broker.close();
+        }
+    }
+
+    @Test
+    void burstPublishedWhileServiceIsAwayIsStoredCompletelyAfterReconnect() throws Exception {
+        UUID uuid = UUID.randomUUID();
+        publish(uuid, "heartbeat", "{}");
+        await().atMost(Duration.ofSeconds(10)).until(() -> events(uuid, "client_registered") == 1);
+
+        context.getRouteController().stopRoute("mqtt-ingest");
+        for (int i = 0; i < BURST; i++) {
+            publish(uuid, "service_failed", "{\"unit\":\"player.service\",\"event_id\":\"burst-" + i + "\"}");
+        }
+        assertThat(events(uuid, "service_failed")).isZero();
+        context.getRouteController().startRoute("mqtt-ingest");
+
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500))
+                .until(() -> events(uuid, "service_failed") == BURST);
+        assertThat(broker.log()).doesNotContain("Outgoing messages are being dropped");
+    }
+}
