@@ -60,11 +60,16 @@ public class FleetConfiguration implements CamelConfiguration {
     int maxPayloadBytes;
     @PropertyInject(value = "fleet.quarantine.payload-bytes", defaultValue = "2048")
     int quarantinePayloadBytes;
+    @PropertyInject(value = "camel.server.host", defaultValue = "0.0.0.0")
+    String httpHost;
+    @PropertyInject(value = "camel.server.port", defaultValue = "8080")
+    int httpPort;
 
     @Override
     public void configure(CamelContext context) throws Exception {
         Secrets secrets = new Secrets(System.getenv());
         PropertiesComponent properties = context.getPropertiesComponent();
+        requireFreeHttpPort();
 
         String jdbcUrl = dbUrl;
         String user = dbUser;
@@ -115,6 +120,20 @@ public class FleetConfiguration implements CamelConfiguration {
         context.getRegistry().bind("jsonViews", new JsonViews(mapper));
     }
 
+    /**
+     * Camel only logs a BindException when the HTTP port is taken and starts without an API;
+     * refuse to start instead, with a message that names the port.
+     */
+    private void requireFreeHttpPort() {
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new java.net.InetSocketAddress(httpHost, httpPort));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("HTTP port " + httpHost + ":" + httpPort
+                    + " is not available (" + e.getMessage() + "); set HTTP_PORT to a free port", e);
+        }
+    }
+
     private HikariDataSource dataSource(String jdbcUrl, String user, String password) {
         HikariConfig config = new HikariConfig();
         config.setPoolName("fleet-db");
@@ -131,15 +150,16 @@ public class FleetConfiguration implements CamelConfiguration {
     }
 
     private void migrate(HikariDataSource dataSource) {
-        var result = Flyway.configure()
+        Flyway flyway = Flyway.configure()
                 .dataSource(dataSource)
                 .locations("classpath:db/migration")
                 .schemas(dbSchema)
                 .defaultSchema(dbSchema)
-                .load()
-                .migrate();
-        LOG.info("Database schema '{}' at version {} ({} migration(s) applied)",
-                dbSchema, result.targetSchemaVersion, result.migrationsExecuted);
+                .load();
+        var result = flyway.migrate();
+        var current = flyway.info().current();
+        LOG.info("Database schema '{}' at version {} ({} migration(s) applied now)",
+                dbSchema, current == null ? "none" : current.getVersion(), result.migrationsExecuted);
     }
 
     /** Drops user info (user:password@) from a URL before it is logged. */
