@@ -1,7 +1,7 @@
 -- Operator acknowledgement of a service_failed alert: clear both fields and write one event.
 -- Idempotent: a second call finds nothing to clear and writes nothing.
 WITH target AS (
-    SELECT uuid, service_failed_at, service_failed_unit FROM clients WHERE uuid = :#uuid FOR UPDATE
+    SELECT uuid, service_failed_at, service_failed_unit FROM clients WHERE uuid = :#clientUuid FOR UPDATE
 ), cleared AS (
     UPDATE clients c SET service_failed_at = NULL, service_failed_unit = NULL
       FROM target t

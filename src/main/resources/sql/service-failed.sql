@@ -19,7 +19,11 @@ WITH ev AS (
     ON CONFLICT (uuid) DO UPDATE SET
         last_alive_at       = CASE WHEN CAST(:#retained AS boolean) THEN c.last_alive_at
                                    ELSE GREATEST(c.last_alive_at, EXCLUDED.last_alive_at) END,
-        last_device_ts      = COALESCE(EXCLUDED.last_device_ts, c.last_device_ts),
+        last_device_ts      = CASE WHEN CAST(:#retained AS boolean) THEN c.last_device_ts
+                                   ELSE COALESCE(EXCLUDED.last_device_ts, c.last_device_ts) END,
+        connection_state_since = CASE WHEN CAST(:#retained AS boolean) OR c.connection_state = 'online'
+                                      THEN c.connection_state_since ELSE EXCLUDED.connection_state_since END,
+        connection_state    = CASE WHEN CAST(:#retained AS boolean) THEN c.connection_state ELSE 'online' END,
         service_failed_at   = CASE WHEN EXISTS (SELECT 1 FROM ev) THEN EXCLUDED.service_failed_at
                                    ELSE c.service_failed_at END,
         service_failed_unit = CASE WHEN EXISTS (SELECT 1 FROM ev) THEN EXCLUDED.service_failed_unit

@@ -32,8 +32,8 @@ public final class Application {
 
     /**
      * @param routesDir directory with {@code *.yaml} routes, {@code null} for {@code routes}
-     * @return a camel-main routes include pattern: {@code file:<dir>/*.yaml,file:<dir>/kamelets/*.yaml}
-     *         or the classpath copy when the directory is missing
+     * @return a camel-main routes include pattern: {@code file:<dir>/*.yaml}, or the classpath copy
+     *         when the directory is missing
      */
     static String routesIncludePattern(String routesDir) {
         Path dir = Path.of(routesDir == null || routesDir.isBlank() ? "routes" : routesDir);

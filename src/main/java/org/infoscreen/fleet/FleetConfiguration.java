@@ -110,6 +110,9 @@ public class FleetConfiguration implements CamelConfiguration {
             properties.addOverrideProperty("fleet.mqtt.password", mqttPassword);
         }
 
+        // standard paho-mqtt5 URIs, with a consumer that keeps the messages of a resumed session
+        context.addComponent("paho-mqtt5", new org.infoscreen.fleet.mqtt.SessionSafePahoMqtt5Component());
+
         ObjectMapper mapper = Json.mapper();
         context.getRegistry().bind("jsonMapper", mapper);
         context.getRegistry().bind("serviceClock", new ServiceClock());

@@ -49,7 +49,7 @@ class OwnBrokerSessionTest extends FleetTestSupport {
         context.getRouteController().startRoute("mqtt-ingest");
 
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500))
-                .until(() -> events(uuid, "service_failed") == BURST);
+                .untilAsserted(() -> assertThat(events(uuid, "service_failed")).isEqualTo(BURST));
         assertThat(broker.log()).doesNotContain("Outgoing messages are being dropped");
     }
 }

@@ -154,7 +154,29 @@ public class DeviceMessageParser {
             throw new RejectedMessageException("not_an_object",
                     "payload is JSON " + (node == null ? "nothing" : node.getNodeType().name().toLowerCase()) + ", not an object");
         }
+        if (containsNul(node)) {
+            // PostgreSQL text and jsonb cannot hold NUL characters
+            throw new RejectedMessageException("invalid_field", "strings must not contain the NUL character (U+0000)");
+        }
         return (ObjectNode) node;
+    }
+
+    private static boolean containsNul(JsonNode node) {
+        if (node.isTextual()) {
+            return node.textValue().indexOf('\0') >= 0;
+        }
+        var fields = node.fieldNames();
+        while (fields.hasNext()) {
+            if (fields.next().indexOf('\0') >= 0) {
+                return true;
+            }
+        }
+        for (JsonNode child : node) {
+            if (containsNul(child)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void heartbeat(ObjectNode json, Map<String, Object> p) {
@@ -195,7 +217,7 @@ public class DeviceMessageParser {
         p.put("unit", unit);
         p.put("result", optionalText(json, "result"));
         JsonNode exit = json.get("exit_status");
-        if (exit != null && !exit.isNull() && !exit.canConvertToInt()) {
+        if (exit != null && !exit.isNull() && !(exit.isIntegralNumber() && exit.canConvertToInt())) {
             throw new RejectedMessageException("invalid_field", "field 'exit_status' must be an integer");
         }
         String eventId = optionalText(json, "event_id");

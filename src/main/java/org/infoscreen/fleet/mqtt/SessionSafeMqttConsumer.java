@@ -1,0 +1,180 @@
+package org.infoscreen.fleet.mqtt;
+
+import org.apache.camel.AsyncCallback;
+import org.apache.camel.Exchange;
+import org.apache.camel.Processor;
+import org.apache.camel.component.paho.mqtt5.PahoMqtt5Configuration;
+import org.apache.camel.component.paho.mqtt5.PahoMqtt5Constants;
+import org.apache.camel.component.paho.mqtt5.PahoMqtt5Message;
+import org.apache.camel.support.DefaultConsumer;
+import org.apache.camel.support.SynchronizationAdapter;
+import org.eclipse.paho.mqttv5.client.IMqttToken;
+import org.eclipse.paho.mqttv5.client.MqttCallback;
+import org.eclipse.paho.mqttv5.client.MqttClient;
+import org.eclipse.paho.mqttv5.client.MqttDisconnectResponse;
+import org.eclipse.paho.mqttv5.common.MqttException;
+import org.eclipse.paho.mqttv5.common.MqttMessage;
+import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+import java.util.UUID;
+
+/**
+ * MQTT 5 consumer (Paho 1.2.5) for a persistent session: the callback is set before connecting,
+ * so messages the broker queued for us while we were away reach the route; with manual acks a
+ * message is acknowledged only when its exchange completes (failed exchanges stay unacknowledged
+ * and are redelivered on the next connection). Subscribes after every (re)connect.
+ */
+public class SessionSafeMqttConsumer extends DefaultConsumer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SessionSafeMqttConsumer.class);
+
+    private volatile MqttClient client;
+    private volatile Instant lastMessageAt;
+
+    /**
+     * @param endpoint  the endpoint whose configuration (broker, client id, session, QoS) is used
+     * @param processor the route
+     */
+    public SessionSafeMqttConsumer(SessionSafePahoMqtt5Component.SessionSafeEndpoint endpoint, Processor processor) {
+        super(endpoint, processor);
+    }
+
+    @Override
+    public SessionSafePahoMqtt5Component.SessionSafeEndpoint getEndpoint() {
+        return (SessionSafePahoMqtt5Component.SessionSafeEndpoint) super.getEndpoint();
+    }
+
+    /** @return when the last message arrived, or {@code null} (for health checks) */
+    public Instant lastMessageAt() {
+        return lastMessageAt;
+    }
+
+    /** @return whether the MQTT client is connected */
+    public boolean isConnected() {
+        MqttClient c = client;
+        return c != null && c.isConnected();
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        super.doStart();
+        PahoMqtt5Configuration config = getEndpoint().getConfiguration();
+        String clientId = config.getClientId() != null ? config.getClientId() : "camel-" + UUID.randomUUID();
+        MqttClient c = new MqttClient(config.getBrokerUrl(), clientId, getEndpoint().persistence());
+        c.setManualAcks(config.isManualAcksEnabled());
+        c.setCallback(new Callback());
+        try {
+            IMqttToken token = c.connectWithResult(getEndpoint().connectionOptions());
+            LOG.info("MQTT consumer {} connected to {} (session present: {})", clientId, config.getBrokerUrl(),
+                    token.getSessionPresent());
+            client = c;
+            subscribe();
+        } catch (MqttException e) {
+            closeQuietly(c);
+            throw e;
+        }
+    }
+
+    private void subscribe() throws MqttException {
+        client.subscribe(getEndpoint().getTopic(), getEndpoint().getConfiguration().getQos());
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        super.doStop();
+        MqttClient c = client;
+        client = null;
+        if (c != null) {
+            if (c.isConnected()) {
+                // persistent session: no unsubscribe, the broker keeps queueing for us
+                c.disconnect();
+            }
+            closeQuietly(c);
+        }
+    }
+
+    private static void closeQuietly(MqttClient c) {
+        try {
+            c.close(true);
+        } catch (MqttException e) {
+            LOG.debug("closing MQTT client: {}", e.getMessage());
+        }
+    }
+
+    private Exchange createExchange(MqttMessage mqttMessage, String topic) {
+        Exchange exchange = createExchange(true);
+        PahoMqtt5Message paho = new PahoMqtt5Message(exchange.getContext(), mqttMessage);
+        paho.setBody(mqttMessage.getPayload());
+        paho.setHeader(PahoMqtt5Constants.MQTT_TOPIC, topic);
+        paho.setHeader(PahoMqtt5Constants.MQTT_QOS, mqttMessage.getQos());
+        paho.setHeader(PahoMqtt5Constants.CAMEL_PAHO_MSG_PROPERTIES, mqttMessage.getProperties());
+        exchange.setIn(paho);
+        if (getEndpoint().getConfiguration().isManualAcksEnabled()) {
+            MqttClient owner = client;
+            exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
+                @Override
+                public void onComplete(Exchange exchange) {
+                    try {
+                        owner.messageArrivedComplete(mqttMessage.getId(), mqttMessage.getQos());
+                    } catch (MqttException e) {
+                        LOG.warn("Could not acknowledge MQTT message {}: {}", mqttMessage.getId(), e.getMessage());
+                    }
+                }
+
+                @Override
+                public void onFailure(Exchange exchange) {
+                    LOG.warn("MQTT message {} on {} not acknowledged: processing failed; the broker redelivers it on the next connection",
+                            mqttMessage.getId(), topic);
+                }
+            });
+        }
+        return exchange;
+    }
+
+    private final class Callback implements MqttCallback {
+
+        @Override
+        public void messageArrived(String topic, MqttMessage message) {
+            lastMessageAt = Instant.now();
+            Exchange exchange = createExchange(message, topic);
+            AsyncCallback cb = defaultConsumerCallback(exchange, true);
+            getAsyncProcessor().process(exchange, cb);
+        }
+
+        @Override
+        public void connectComplete(boolean reconnect, String serverURI) {
+            if (reconnect && client != null) {
+                try {
+                    subscribe();
+                    LOG.info("MQTT consumer reconnected to {} and resubscribed", serverURI);
+                } catch (MqttException e) {
+                    LOG.error("MQTT resubscribe after reconnect failed: {}; the consumer receives nothing until it is restarted",
+                            e.getMessage());
+                }
+            }
+        }
+
+        @Override
+        public void disconnected(MqttDisconnectResponse response) {
+            LOG.warn("MQTT consumer disconnected: {}", response.getReasonString());
+        }
+
+        @Override
+        public void mqttErrorOccurred(MqttException exception) {
+            LOG.warn("MQTT error: {}", exception.getMessage());
+        }
+
+        @Override
+        public void deliveryComplete(IMqttToken token) {
+            // consumer only
+        }
+
+        @Override
+        public void authPacketArrived(int reasonCode, MqttProperties properties) {
+            LOG.debug("MQTT AUTH packet {}", reasonCode);
+        }
+    }
+}
