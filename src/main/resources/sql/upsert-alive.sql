@@ -35,10 +35,28 @@ WITH prev AS (
     INSERT INTO client_events (client_uuid, type, occurred_at, detail)
     SELECT up.uuid, 'client_registered', :#received_at, jsonb_build_object('via', CAST(:#kind AS text))
     FROM up WHERE NOT EXISTS (SELECT 1 FROM prev)
+), confirmed AS (
+    -- a reboot_host / power_cycle in flight is completed by the first heartbeat from a new boot
+    UPDATE client_commands k
+       SET status = 'completed', finished_at = :#received_at, version = k.version + 1,
+           detail = 'confirmed by new boot_id ' || up.boot_id
+      FROM up
+     WHERE k.client_uuid = up.uuid
+       AND k.action IN ('reboot_host', 'power_cycle')
+       AND k.status IN ('published', 'accepted', 'executing')
+       AND CAST(:#boot_id AS text) IS NOT NULL
+       AND k.boot_id_at_issue IS DISTINCT FROM up.boot_id
+    RETURNING k.id, k.client_uuid, k.action
+), confirmed_events AS (
+    INSERT INTO client_events (client_uuid, type, occurred_at, command_id, detail)
+    SELECT client_uuid, 'command_completed', :#received_at, id,
+           jsonb_build_object('action', action, 'boot_id', CAST(:#boot_id AS text), 'confirmed_by', 'new boot_id')
+    FROM confirmed
 ), reboot AS (
-    INSERT INTO client_events (client_uuid, type, occurred_at, detail)
-    SELECT up.uuid, 'reboot_detected', :#received_at,
-           jsonb_build_object('previous_boot_id', prev.boot_id, 'boot_id', up.boot_id)
+    INSERT INTO client_events (client_uuid, type, occurred_at, command_id, detail)
+    SELECT up.uuid, 'reboot_detected', :#received_at, (SELECT id FROM confirmed LIMIT 1),
+           jsonb_build_object('previous_boot_id', prev.boot_id, 'boot_id', up.boot_id,
+                              'expected', EXISTS (SELECT 1 FROM confirmed))
     FROM up JOIN prev ON prev.uuid = up.uuid
     WHERE CAST(:#boot_id AS text) IS NOT NULL AND prev.boot_id IS NOT NULL AND prev.boot_id <> up.boot_id
 )

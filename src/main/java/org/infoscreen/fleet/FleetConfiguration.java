@@ -60,6 +60,12 @@ public class FleetConfiguration implements CamelConfiguration {
     int maxPayloadBytes;
     @PropertyInject(value = "fleet.quarantine.payload-bytes", defaultValue = "2048")
     int quarantinePayloadBytes;
+    @PropertyInject(value = "fleet.commands.default-ttl-s", defaultValue = "300")
+    int commandTtlS;
+    @PropertyInject(value = "fleet.commands.max-ttl-s", defaultValue = "86400")
+    int commandMaxTtlS;
+    @PropertyInject(value = "fleet.commands.lockout-s", defaultValue = "900")
+    int commandLockoutS;
     @PropertyInject(value = "camel.server.host", defaultValue = "0.0.0.0")
     String httpHost;
     @PropertyInject(value = "camel.server.port", defaultValue = "8080")
@@ -121,6 +127,9 @@ public class FleetConfiguration implements CamelConfiguration {
         context.getRegistry().bind("mqttMessages", new org.infoscreen.fleet.ingest.MqttMessages());
         context.getRegistry().bind("apiRequests", new ApiRequests(mapper));
         context.getRegistry().bind("jsonViews", new JsonViews(mapper));
+        context.getRegistry().bind("commandRequests",
+                new org.infoscreen.fleet.commands.CommandRequests(mapper, commandTtlS, commandMaxTtlS, commandLockoutS));
+        context.getRegistry().bind("commandMessages", new org.infoscreen.fleet.commands.CommandMessages(mapper, topicPrefix));
     }
 
     /**

@@ -34,13 +34,15 @@ import java.util.regex.Pattern;
 public class DeviceMessageParser {
 
     /** Topic kinds that devices publish and the service stores. */
-    public static final Set<String> DEVICE_KINDS = Set.of("heartbeat", "health", "service_failed", "status");
+    public static final Set<String> DEVICE_KINDS = Set.of("heartbeat", "health", "service_failed", "status", "commands/ack");
+
+    private static final Set<String> ACK_STATUSES = Set.of("accepted", "rejected", "executing", "completed", "failed");
 
     private static final Set<String> PROCESS_STATUSES = Set.of("running", "crashed", "starting", "stopped");
     private static final Set<String> CONNECTION_STATES = Set.of("online", "offline");
     private static final Pattern UUID_PATTERN =
             Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
-    private static final int MAX_TEXT = 256;
+    private static final int MAX_TEXT = 1024;
 
     private final ObjectMapper mapper;
     private final String topicPrefix;
@@ -104,6 +106,7 @@ public class DeviceMessageParser {
             case "health" -> health(json, p);
             case "service_failed" -> serviceFailed(json, p, payload);
             case "status" -> status(json, p);
+            case "commands/ack" -> ack(json, p);
             default -> throw new IllegalStateException(kind);
         }
         return p;
@@ -232,6 +235,21 @@ public class DeviceMessageParser {
             throw new RejectedMessageException("invalid_field", "field 'state' is required (online or offline)");
         }
         p.put("state", state);
+    }
+
+    private void ack(ObjectNode json, Map<String, Object> p) {
+        String id = optionalText(json, "command_id");
+        if (id == null || !UUID_PATTERN.matcher(id).matches()) {
+            throw new RejectedMessageException("invalid_field", "field 'command_id' is required and must be a UUID");
+        }
+        String status = optionalEnum(json, "status", ACK_STATUSES);
+        if (status == null) {
+            throw new RejectedMessageException("invalid_field", "field 'status' is required, one of " + ACK_STATUSES.stream().sorted().toList());
+        }
+        p.put("command_id", UUID.fromString(id));
+        p.put("ack_status", status);
+        p.put("detail", optionalText(json, "detail"));
+        p.put("boot_id", optionalText(json, "boot_id"));
     }
 
     private static String optionalText(ObjectNode json, String field) {

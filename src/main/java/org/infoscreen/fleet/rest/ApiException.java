@@ -8,6 +8,8 @@ public class ApiException extends RuntimeException {
 
     private final int status;
     private final String code;
+    private final java.util.Map<String, Object> extra;
+    private final Long retryAfterS;
 
     /**
      * @param status  HTTP status, e.g. 400 or 404
@@ -15,9 +17,32 @@ public class ApiException extends RuntimeException {
      * @param message human-readable message, safe to show (no secrets, no stack traces)
      */
     public ApiException(int status, String code, String message) {
+        this(status, code, message, java.util.Map.of(), null);
+    }
+
+    /**
+     * @param status      HTTP status
+     * @param code        stable error code
+     * @param message     human-readable message
+     * @param extra       further fields of the error body (e.g. the command holding a lockout)
+     * @param retryAfterS value of the {@code Retry-After} header in seconds, or {@code null}
+     */
+    public ApiException(int status, String code, String message, java.util.Map<String, Object> extra, Long retryAfterS) {
         super(message, null, false, false);
         this.status = status;
         this.code = code;
+        this.extra = extra;
+        this.retryAfterS = retryAfterS;
+    }
+
+    /** @return further fields of the error body */
+    public java.util.Map<String, Object> extra() {
+        return extra;
+    }
+
+    /** @return seconds for the {@code Retry-After} header, or {@code null} */
+    public Long retryAfterS() {
+        return retryAfterS;
     }
 
     /** @return HTTP status code */

@@ -43,6 +43,30 @@ public class JsonViews {
     }
 
     /**
+     * @param row one {@code client_commands} row, or {@code null}
+     * @param id  the requested command id, for the 404 message
+     * @return the command as a JSON object
+     * @throws ApiException 404 {@code command_not_found}
+     */
+    public String command(Map<String, Object> row, Object id) {
+        if (row == null || row.isEmpty()) {
+            throw new ApiException(404, "command_not_found", "no command with id " + id);
+        }
+        return write(convert(row));
+    }
+
+    /**
+     * @param rows {@code client_commands} rows
+     * @return {@code {"count": n, "commands": [...]}}
+     */
+    public String commands(List<Map<String, Object>> rows) {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("count", rows.size());
+        doc.put("commands", convertAll(rows));
+        return write(doc);
+    }
+
+    /**
      * @param rows {@code clients} rows
      * @return {@code {"count": n, "clients": [...]}}
      */
@@ -118,9 +142,23 @@ public class JsonViews {
      */
     public String errorBody(Throwable failure) {
         ApiException api = apiException(failure);
-        return api == null
-                ? error("internal_error", "the request could not be completed; see the service log")
-                : error(api.code(), api.getMessage());
+        if (api == null) {
+            return error("internal_error", "the request could not be completed; see the service log");
+        }
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("error", api.code());
+        doc.put("message", api.getMessage());
+        doc.putAll(api.extra());
+        return write(doc);
+    }
+
+    /**
+     * @param failure the exception caught by the REST error handler
+     * @return the {@code Retry-After} value in seconds, or {@code null} when there is none
+     */
+    public Long retryAfter(Throwable failure) {
+        ApiException api = apiException(failure);
+        return api == null ? null : api.retryAfterS();
     }
 
     private static ApiException apiException(Throwable failure) {

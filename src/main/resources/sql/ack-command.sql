@@ -1,0 +1,53 @@
+-- An acknowledgement from a device on <prefix>/<uuid>/commands/ack.
+-- One compare-and-set on status/version: states only move forward (skipping is allowed);
+-- a duplicate or backward ack changes nothing; an ack for a finished command is a late_ack event.
+-- reboot_host / power_cycle: the device's "completed" means "rebooting now"; the command stays
+-- executing until a heartbeat with a new boot_id confirms it (upsert-alive.sql).
+WITH cmd AS (
+    SELECT id, client_uuid, action, status, version FROM client_commands WHERE id = :#command_id FOR UPDATE
+), next AS (
+    SELECT cmd.*,
+           CASE WHEN :#ack_status = 'completed' AND cmd.action IN ('reboot_host', 'power_cycle') THEN 'executing'
+                ELSE CAST(:#ack_status AS text) END AS new_status
+    FROM cmd
+    WHERE cmd.client_uuid = :#uuid
+), upd AS (
+    UPDATE client_commands k
+       SET status      = n.new_status,
+           version     = k.version + 1,
+           acked_at    = COALESCE(k.acked_at, :#received_at),
+           finished_at = CASE WHEN command_status_rank(n.new_status) = 4 THEN CAST(:#received_at AS timestamptz) END,
+           detail      = COALESCE(CAST(:#detail AS text), k.detail),
+           expires_at  = CASE WHEN k.action IN ('reboot_host', 'power_cycle') AND n.new_status IN ('accepted', 'executing')
+                              THEN GREATEST(k.expires_at, CAST(:#received_at AS timestamptz)
+                                            + make_interval(secs => CAST(:#boot_timeout_s AS integer) + 60))
+                              ELSE k.expires_at END
+      FROM next n
+     WHERE k.id = n.id AND k.version = n.version AND k.status = n.status
+       AND command_status_rank(n.status) < 4
+       AND command_status_rank(n.status) < command_status_rank(n.new_status)
+    RETURNING k.id, k.client_uuid, n.status AS old_status, k.status AS new_status
+), transition AS (
+    INSERT INTO client_events (client_uuid, type, occurred_at, command_id, detail)
+    SELECT client_uuid, 'command_' || new_status, :#received_at, id,
+           jsonb_strip_nulls(jsonb_build_object('from', old_status, 'ack', CAST(:#ack_status AS text),
+               'detail', CAST(:#detail AS text), 'boot_id', CAST(:#boot_id AS text)))
+    FROM upd
+), late AS (
+    INSERT INTO client_events (client_uuid, type, occurred_at, command_id, detail)
+    SELECT n.client_uuid, 'late_ack', :#received_at, n.id,
+           jsonb_strip_nulls(jsonb_build_object('status', n.status, 'ack', CAST(:#ack_status AS text),
+               'detail', CAST(:#detail AS text)))
+    FROM next n
+    WHERE command_status_rank(n.status) = 4
+), alive AS (
+    UPDATE clients SET last_alive_at = GREATEST(last_alive_at, :#received_at)
+    WHERE uuid = :#uuid AND NOT CAST(:#retained AS boolean)
+)
+SELECT CASE
+         WHEN NOT EXISTS (SELECT 1 FROM cmd) THEN 'unknown_command'
+         WHEN NOT EXISTS (SELECT 1 FROM next) THEN 'client_mismatch'
+         WHEN EXISTS (SELECT 1 FROM upd) THEN 'applied'
+         WHEN (SELECT command_status_rank(status) FROM cmd) = 4 THEN 'late'
+         ELSE 'ignored'
+       END AS outcome

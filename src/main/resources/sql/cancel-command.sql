@@ -1,0 +1,17 @@
+-- POST /api/commands/{id}/cancel: allowed until the device accepted the command
+WITH cmd AS (
+    SELECT id, client_uuid, status, version FROM client_commands WHERE id = :#commandId FOR UPDATE
+), upd AS (
+    UPDATE client_commands k SET status = 'cancelled', finished_at = now(), version = k.version + 1,
+           detail = 'cancelled by ' || CAST(:#requested_by AS text)
+    FROM cmd
+    WHERE k.id = cmd.id AND k.version = cmd.version AND cmd.status IN ('queued', 'published')
+    RETURNING k.id, k.client_uuid, cmd.status AS old_status
+), ev AS (
+    INSERT INTO client_events (client_uuid, type, command_id, detail)
+    SELECT client_uuid, 'command_cancelled', id,
+           jsonb_build_object('from', old_status, 'requested_by', CAST(:#requested_by AS text)) FROM upd
+)
+SELECT (SELECT count(*) FROM cmd) AS found,
+       (SELECT count(*) FROM upd) AS cancelled,
+       (SELECT status FROM cmd) AS status

@@ -1,0 +1,4 @@
+-- A command that may be published now: still queued and not expired
+SELECT id, client_uuid, action, reason, created_at, expires_at
+FROM client_commands
+WHERE id = :#commandId AND status = 'queued' AND expires_at > now()

@@ -1,0 +1,27 @@
+-- Every poll cycle, unconditionally (auto-recovery on or off), from the database alone so it
+-- survives restarts:
+--  1. reboot_host / power_cycle accepted or executing without a new boot_id within the boot
+--     timeout -> failed, with a detail;
+--  2. every other non-terminal command past expires_at -> expired.
+-- One event per transition.
+WITH boot_failed AS (
+    UPDATE client_commands
+       SET status = 'failed', finished_at = now(), version = version + 1,
+           detail = 'no heartbeat with a new boot_id within ' || CAST(:#boot_timeout_s AS integer) || ' s'
+     WHERE action IN ('reboot_host', 'power_cycle') AND status IN ('accepted', 'executing')
+       AND COALESCE(acked_at, published_at) < now() - make_interval(secs => CAST(:#boot_timeout_s AS integer))
+    RETURNING id, client_uuid, detail
+), expired AS (
+    UPDATE client_commands
+       SET status = 'expired', finished_at = now(), version = version + 1,
+           detail = COALESCE(detail || '; ', '') || 'expired in status ' || status
+     WHERE status IN ('queued', 'published', 'accepted', 'executing') AND expires_at <= now()
+       AND id NOT IN (SELECT id FROM boot_failed)
+    RETURNING id, client_uuid, detail
+), ev AS (
+    INSERT INTO client_events (client_uuid, type, command_id, detail)
+    SELECT client_uuid, 'command_failed', id, jsonb_build_object('detail', detail) FROM boot_failed
+    UNION ALL
+    SELECT client_uuid, 'command_expired', id, jsonb_build_object('detail', detail) FROM expired
+)
+SELECT (SELECT count(*) FROM boot_failed) + (SELECT count(*) FROM expired) AS transitions
