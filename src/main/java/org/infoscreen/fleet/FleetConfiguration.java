@@ -66,6 +66,14 @@ public class FleetConfiguration implements CamelConfiguration {
     int commandMaxTtlS;
     @PropertyInject(value = "fleet.commands.lockout-s", defaultValue = "900")
     int commandLockoutS;
+    @PropertyInject(value = "fleet.recovery.enabled", defaultValue = "false")
+    boolean recoveryEnabled;
+    @PropertyInject(value = "fleet.recovery.budget-attempts", defaultValue = "3")
+    int recoveryBudgetAttempts;
+    @PropertyInject(value = "fleet.recovery.backoff-s", defaultValue = "60")
+    int recoveryBackoffS;
+    @PropertyInject(value = "fleet.recovery.command-ttl-s", defaultValue = "300")
+    int recoveryCommandTtlS;
     @PropertyInject(value = "camel.server.host", defaultValue = "0.0.0.0")
     String httpHost;
     @PropertyInject(value = "camel.server.port", defaultValue = "8080")
@@ -129,6 +137,13 @@ public class FleetConfiguration implements CamelConfiguration {
         context.getRegistry().bind("jsonViews", new JsonViews(mapper));
         context.getRegistry().bind("commandRequests",
                 new org.infoscreen.fleet.commands.CommandRequests(mapper, commandTtlS, commandMaxTtlS, commandLockoutS));
+        context.getRegistry().bind("recoveryPolicy", new org.infoscreen.fleet.recovery.RecoveryPolicy(
+                mapper, recoveryBudgetAttempts, recoveryBackoffS, recoveryCommandTtlS, commandLockoutS));
+        context.getRegistry().bind("recoveryHealthCheck",
+                new org.infoscreen.fleet.recovery.RecoveryCircuitBreakerHealthCheck(dataSource, recoveryEnabled));
+        if (recoveryEnabled) {
+            LOG.info("Crash auto-recovery is ON (CRASH_RECOVERY_ENABLED=true)");
+        }
         context.getRegistry().bind("commandMessages", new org.infoscreen.fleet.commands.CommandMessages(mapper, topicPrefix));
     }
 

@@ -78,12 +78,15 @@ public class JsonViews {
     }
 
     /**
-     * Fleet overview: counts per liveness state (all four states always present) plus the rows.
+     * Fleet overview: counts per liveness state (all four states always present), the state of
+     * crash auto-recovery, and the rows.
      *
-     * @param rows overview rows, each with a {@code liveness_state}
-     * @return {@code {"generated_at", "counts": {"total", "online", "crashed", "stale", "offline"}, "clients": [...]}}
+     * @param rows            overview rows, each with a {@code liveness_state}
+     * @param fleetState      the {@code fleet_state} row (circuit breaker)
+     * @param recoveryEnabled whether crash auto-recovery is switched on
+     * @return {@code {"generated_at", "counts": {...}, "recovery": {"enabled", "paused", "paused_since", "paused_detail"}, "clients": [...]}}
      */
-    public String overview(List<Map<String, Object>> rows) {
+    public String overview(List<Map<String, Object>> rows, Map<String, Object> fleetState, boolean recoveryEnabled) {
         Map<String, Object> counts = new LinkedHashMap<>();
         counts.put("total", rows.size());
         for (String state : new TreeMap<>(Map.of("online", 0, "crashed", 0, "stale", 0, "offline", 0)).keySet()) {
@@ -95,6 +98,13 @@ public class JsonViews {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("generated_at", Instant.now().toString());
         doc.put("counts", counts);
+        Map<String, Object> recovery = new LinkedHashMap<>();
+        recovery.put("enabled", recoveryEnabled);
+        Map<String, Object> state = fleetState == null ? Map.of() : convert(fleetState);
+        recovery.put("paused", Boolean.TRUE.equals(state.get("recovery_paused")));
+        recovery.put("paused_since", state.get("recovery_paused_since"));
+        recovery.put("paused_detail", state.get("recovery_paused_detail"));
+        doc.put("recovery", recovery);
         doc.put("clients", convertAll(rows));
         return write(doc);
     }
