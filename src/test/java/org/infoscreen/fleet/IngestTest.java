@@ -244,6 +244,26 @@ class IngestTest extends FleetTestSupport {
         assertThat(instant(client(uuid).get("last_alive_at"))).isAfter(aliveAfterOnline);
     }
 
+    // ---- commands (server -> device) ------------------------------------------------------
+
+    @Test
+    void commandsSentToADeviceNeverRefreshItsLivenessAndAreNotQuarantined() {
+        UUID uuid = UUID.randomUUID();
+        publish(uuid, "heartbeat", "{}");
+        Instant lastAlive = instant(awaitClient(uuid).get("last_alive_at"));
+        UUID unknown = UUID.randomUUID();
+
+        publish(uuid, "commands", "{\"command_id\":\"" + UUID.randomUUID() + "\",\"action\":\"restart_app\"}");
+        publish(unknown, "commands", "{\"command_id\":\"" + UUID.randomUUID() + "\",\"action\":\"reboot_host\"}");
+        UUID marker = UUID.randomUUID();
+        publish(marker, "heartbeat", "{}");
+        awaitClient(marker);
+
+        assertThat(instant(client(uuid).get("last_alive_at"))).isEqualTo(lastAlive);
+        assertThat(clientOrEmpty(unknown)).as("a command does not register a client").isEmpty();
+        assertThat(scalar("SELECT count(*) FROM rejected_messages WHERE topic LIKE ?", "%/commands")).isEqualTo(0L);
+    }
+
     // ---- retained replay -----------------------------------------------------------------
 
     @Test
