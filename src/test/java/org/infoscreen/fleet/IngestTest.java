@@ -306,6 +306,12 @@ class IngestTest extends FleetTestSupport {
 
     // ---- persistent session --------------------------------------------------------------
 
+    /**
+     * QoS 1 messages published while the ingest is down are delivered from the persistent session
+     * when it comes back. (Fails intermittently, typically losing the first queued message: the
+     * camel-paho-mqtt5 4.17 consumer connects before it sets its MqttCallback, so messages the
+     * broker sends right after CONNACK reach no callback and stay unacknowledged.)
+     */
     @Test
     void messagesPublishedWhileIngestIsStoppedAreStoredAfterRestart() throws Exception {
         List<UUID> uuids = List.of(UUID.randomUUID(), UUID.randomUUID(), UUID.randomUUID(), UUID.randomUUID(), UUID.randomUUID());
