@@ -124,12 +124,25 @@ public class FleetConfiguration implements CamelConfiguration {
             properties.addOverrideProperty("fleet.mqtt.password", mqttPassword);
         }
 
+        var http = context.getComponent("platform-http", org.apache.camel.component.platform.http.PlatformHttpComponent.class);
+        http.setHeaderFilterStrategy(new org.infoscreen.fleet.rest.ResponseHeaderAllowList(http.getHeaderFilterStrategy()));
+
         // standard paho-mqtt5 URIs, with a consumer that keeps the messages of a resumed session
         context.addComponent("paho-mqtt5", new org.infoscreen.fleet.mqtt.SessionSafePahoMqtt5Component());
 
         ObjectMapper mapper = Json.mapper();
         context.getRegistry().bind("jsonMapper", mapper);
-        context.getRegistry().bind("serviceClock", new ServiceClock());
+        ServiceClock clock = new ServiceClock();
+        context.getRegistry().bind("serviceClock", clock);
+        context.getManagementStrategy().addEventNotifier(new org.apache.camel.support.SimpleEventNotifierSupport() {
+            @Override
+            public void notify(org.apache.camel.spi.CamelEvent event) {
+                if (event instanceof org.apache.camel.spi.CamelEvent.RouteStartedEvent started
+                        && "mqtt-ingest".equals(started.getRoute().getRouteId())) {
+                    clock.ingestStarted();
+                }
+            }
+        });
         context.getRegistry().bind("deviceMessageParser", new DeviceMessageParser(mapper, topicPrefix, maxPayloadBytes));
         context.getRegistry().bind("quarantine", new Quarantine(quarantinePayloadBytes));
         context.getRegistry().bind("mqttMessages", new org.infoscreen.fleet.ingest.MqttMessages());

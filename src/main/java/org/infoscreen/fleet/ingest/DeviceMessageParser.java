@@ -147,9 +147,12 @@ public class DeviceMessageParser {
         } catch (CharacterCodingException e) {
             throw new RejectedMessageException("invalid_encoding", "payload is not valid UTF-8");
         }
+        if (text.isBlank()) {
+            throw new RejectedMessageException("invalid_json", "empty payload");
+        }
         JsonNode node;
         try {
-            node = mapper.readTree(text);
+            node = mapper.reader().with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readTree(text);
         } catch (JsonProcessingException e) {
             throw new RejectedMessageException("invalid_json", "payload is not JSON: " + e.getOriginalMessage());
         }

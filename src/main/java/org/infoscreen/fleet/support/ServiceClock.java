@@ -11,7 +11,19 @@ import java.util.Map;
  */
 public class ServiceClock {
 
-    private final OffsetDateTime startedAt = now();
+    private volatile OffsetDateTime startedAt = now();
+    private volatile boolean ingestStarted;
+
+    /**
+     * Restarts the start-up grace when the MQTT ingest first starts receiving: until then nothing
+     * reached us, so silence proves nothing (the broker may have been down at start-up).
+     */
+    public void ingestStarted() {
+        if (!ingestStarted) {
+            ingestStarted = true;
+            startedAt = now();
+        }
+    }
 
     /** @return the current time in UTC */
     public OffsetDateTime now() {
