@@ -42,7 +42,8 @@ public class DeviceMessageParser {
     private static final Set<String> CONNECTION_STATES = Set.of("online", "offline");
     private static final Pattern UUID_PATTERN =
             Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
-    private static final int MAX_TEXT = 1024;
+    private static final int MAX_TEXT = 256;
+    private static final int MAX_DETAIL = 2048;
 
     private final ObjectMapper mapper;
     private final String topicPrefix;
@@ -251,11 +252,15 @@ public class DeviceMessageParser {
         }
         p.put("command_id", UUID.fromString(id));
         p.put("ack_status", status);
-        p.put("detail", optionalText(json, "detail"));
+        p.put("detail", optionalText(json, "detail", MAX_DETAIL));
         p.put("boot_id", optionalText(json, "boot_id"));
     }
 
     private static String optionalText(ObjectNode json, String field) {
+        return optionalText(json, field, MAX_TEXT);
+    }
+
+    private static String optionalText(ObjectNode json, String field, int maxLength) {
         JsonNode n = json.get(field);
         if (n == null || n.isNull()) {
             return null;
@@ -264,8 +269,8 @@ public class DeviceMessageParser {
             throw new RejectedMessageException("invalid_field", "field '" + field + "' must be a string");
         }
         String s = n.asText();
-        if (s.length() > MAX_TEXT) {
-            throw new RejectedMessageException("invalid_field", "field '" + field + "' is longer than " + MAX_TEXT + " characters");
+        if (s.length() > maxLength) {
+            throw new RejectedMessageException("invalid_field", "field '" + field + "' is longer than " + maxLength + " characters");
         }
         return s.isBlank() ? null : s;
     }
