@@ -33,6 +33,10 @@ WITH cmd AS (
            jsonb_strip_nulls(jsonb_build_object('from', old_status, 'ack', CAST(:#ack_status AS text),
                'detail', CAST(:#detail AS text), 'boot_id', CAST(:#boot_id AS text)))
     FROM upd
+), released AS (
+    -- a command the device rejected never ran: it releases the lockout it holds
+    UPDATE clients c SET lockout_until = NULL
+      FROM upd WHERE c.uuid = upd.client_uuid AND c.lockout_command_id = upd.id AND upd.new_status = 'rejected'
 ), late AS (
     INSERT INTO client_events (client_uuid, type, occurred_at, command_id, detail)
     SELECT n.client_uuid, 'late_ack', :#received_at, n.id,

@@ -7,6 +7,10 @@ WITH cmd AS (
     FROM cmd
     WHERE k.id = cmd.id AND k.version = cmd.version AND cmd.status IN ('queued', 'published')
     RETURNING k.id, k.client_uuid, cmd.status AS old_status
+), released AS (
+    -- a command cancelled before it reached the broker never ran: it releases the lockout it holds
+    UPDATE clients c SET lockout_until = NULL
+      FROM upd WHERE c.uuid = upd.client_uuid AND c.lockout_command_id = upd.id AND upd.old_status = 'queued'
 ), ev AS (
     INSERT INTO client_events (client_uuid, type, command_id, detail)
     SELECT client_uuid, 'command_cancelled', id,

@@ -1,21 +1,22 @@
 -- Clients the recovery sweep looks at (crashed or stale), with the facts the ladder needs.
 SELECT c.uuid, c.liveness_state, c.recovery_state, c.recovery_last_decision,
        CAST(EXTRACT(EPOCH FROM (now() - COALESCE(c.down_since, c.liveness_since))) AS bigint) AS down_for_s,
+       -- attempts in the budget window, counted again from zero after an operator cleared an
+       -- exhausted client or it reset; a cancelled attempt still counts (no instant re-issue)
        (SELECT count(*) FROM client_commands k
-         WHERE k.client_uuid = c.uuid AND k.origin = 'crash_recovery' AND k.status <> 'cancelled'
-           AND k.created_at > now() - make_interval(secs => CAST(:#budget_window_s AS integer))) AS attempts_in_window,
+         WHERE k.client_uuid = c.uuid AND k.origin = 'crash_recovery'
+           AND k.created_at > GREATEST(now() - make_interval(secs => CAST(:#budget_window_s AS integer)),
+                                       COALESCE(c.recovery_state_since, '-infinity'))) AS attempts_in_window,
        (SELECT CAST(EXTRACT(EPOCH FROM (now() - max(k.created_at))) AS bigint) FROM client_commands k
          WHERE k.client_uuid = c.uuid AND k.origin = 'crash_recovery') AS last_attempt_age_s,
        (SELECT k.action FROM client_commands k
-         WHERE k.client_uuid = c.uuid AND k.origin = 'crash_recovery'
+         WHERE k.client_uuid = c.uuid AND k.origin = 'crash_recovery' AND k.status <> 'cancelled'
            AND k.created_at >= COALESCE(c.down_since, c.liveness_since)
          ORDER BY k.created_at DESC LIMIT 1) AS episode_last_action,
        (SELECT count(*) FROM client_commands k
          WHERE k.client_uuid = c.uuid AND k.status IN ('queued', 'published', 'accepted', 'executing')) AS open_commands,
-       (SELECT CAST(ceil(CAST(:#lockout_s AS integer) - EXTRACT(EPOCH FROM (now() - max(k.created_at)))) AS bigint)
-          FROM client_commands k
-         WHERE k.client_uuid = c.uuid AND k.status NOT IN ('cancelled', 'rejected', 'expired')
-           AND k.created_at > now() - make_interval(secs => CAST(:#lockout_s AS integer))) AS lockout_remaining_s,
+       CASE WHEN c.lockout_until > now()
+            THEN CAST(ceil(EXTRACT(EPOCH FROM (c.lockout_until - now()))) AS bigint) END AS lockout_remaining_s,
        false AS has_power_target
 FROM clients c
 WHERE c.liveness_state IN ('crashed', 'stale')

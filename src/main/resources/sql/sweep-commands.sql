@@ -11,13 +11,23 @@ WITH boot_failed AS (
      WHERE action IN ('reboot_host', 'power_cycle') AND status IN ('accepted', 'executing')
        AND COALESCE(acked_at, published_at) < now() - make_interval(secs => CAST(:#boot_timeout_s AS integer))
     RETURNING id, client_uuid, detail
-), expired AS (
-    UPDATE client_commands
-       SET status = 'expired', finished_at = now(), version = version + 1,
-           detail = COALESCE(detail || '; ', '') || 'expired in status ' || status
+), due AS (
+    SELECT id, status FROM client_commands
      WHERE status IN ('queued', 'published', 'accepted', 'executing') AND expires_at <= now()
        AND id NOT IN (SELECT id FROM boot_failed)
-    RETURNING id, client_uuid, detail
+       FOR UPDATE
+), expired AS (
+    UPDATE client_commands k
+       SET status = 'expired', finished_at = now(), version = k.version + 1,
+           detail = COALESCE(k.detail || '; ', '') || 'expired in status ' || due.status
+      FROM due
+     WHERE k.id = due.id
+    RETURNING k.id, k.client_uuid, k.detail, due.status AS old_status
+), released AS (
+    -- a command that expired before the device accepted it never ran: it releases the lockout
+    UPDATE clients c SET lockout_until = NULL
+      FROM expired x
+     WHERE c.uuid = x.client_uuid AND c.lockout_command_id = x.id AND x.old_status IN ('queued', 'published')
 ), ev AS (
     INSERT INTO client_events (client_uuid, type, command_id, detail)
     SELECT client_uuid, 'command_failed', id, jsonb_build_object('detail', detail) FROM boot_failed

@@ -70,7 +70,7 @@ public class CommandRequests {
             throw new ApiException(400, "unknown_action", "\"action\" is required, one of " + MQTT_ACTIONS.stream().sorted().toList());
         }
         if ("power_cycle".equals(action.asText())) {
-            throw new ApiException(400, "unknown_action", "power_cycle is requested with POST /api/clients/{uuid}/power_cycle");
+            throw new ApiException(400, "unknown_action", "power_cycle is not available through this endpoint (it needs a power target; reserved for the power-cycle feature)");
         }
         if (!MQTT_ACTIONS.contains(action.asText())) {
             throw new ApiException(400, "unknown_action", "unknown action '" + abbreviate(action.asText()) + "'; one of "
@@ -132,25 +132,32 @@ public class CommandRequests {
     /**
      * Interprets the result row of {@code create-command.sql}.
      *
-     * @param row        {@code client_found}, {@code command_id}, {@code holder_id}, {@code retry_after_s}
+     * @param row        {@code client_found}, {@code command_id}
      * @param clientUuid the client asked for
-     * @return the new command id
-     * @throws ApiException 404 {@code client_not_found}; 409 {@code lockout} naming the command that
-     *                      holds the lockout and the seconds until it ends
+     * @return the new command id, or {@code null} when the lockout refused it (see {@link #lockout})
+     * @throws ApiException 404 {@code client_not_found}
      */
     public UUID created(Map<String, Object> row, UUID clientUuid) {
         if (row == null || ((Number) row.get("client_found")).intValue() == 0) {
             throw ApiException.clientNotFound(clientUuid);
         }
-        Object id = row.get("command_id");
-        if (id == null) {
-            long retryAfter = Math.max(1, ((Number) row.get("retry_after_s")).longValue());
-            throw new ApiException(409, "lockout",
-                    "a destructive command was issued for this client less than the lockout window ago; retry in "
-                            + retryAfter + " s or send \"force\": true",
-                    Map.of("command_id", String.valueOf(row.get("holder_id")), "retry_after_s", retryAfter), retryAfter);
-        }
-        return (UUID) id;
+        return (UUID) row.get("command_id");
+    }
+
+    /**
+     * @param row {@code holder_id}, {@code retry_after_s} from {@code lockout-holder.sql}
+     * @return never
+     * @throws ApiException always: 409 {@code lockout} naming the command that holds the lockout,
+     *                      with the seconds until it ends (also as {@code Retry-After})
+     */
+    public UUID lockout(Map<String, Object> row) {
+        long retryAfter = row == null || row.get("retry_after_s") == null ? 1 : Math.max(1, ((Number) row.get("retry_after_s")).longValue());
+        Map<String, Object> extra = new java.util.LinkedHashMap<>();
+        extra.put("command_id", row == null ? null : String.valueOf(row.get("holder_id")));
+        extra.put("retry_after_s", retryAfter);
+        throw new ApiException(409, "lockout",
+                "a destructive command was issued for this client less than the lockout window ago; retry in "
+                        + retryAfter + " s or send \"force\": true", extra, retryAfter);
     }
 
     /**

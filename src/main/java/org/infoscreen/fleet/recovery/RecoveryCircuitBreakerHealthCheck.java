@@ -43,7 +43,7 @@ public class RecoveryCircuitBreakerHealthCheck extends AbstractHealthCheck {
              PreparedStatement ps = c.prepareStatement(
                      "SELECT recovery_paused, recovery_paused_since, CAST(recovery_paused_detail AS text) FROM fleet_state WHERE id = 1");
              ResultSet rs = ps.executeQuery()) {
-            boolean paused = rs.next() && rs.getBoolean(1);
+            boolean paused = enabled && rs.next() && rs.getBoolean(1);
             builder.detail("recovery_paused", paused);
             if (paused) {
                 builder.detail("recovery_paused_since", String.valueOf(rs.getTimestamp(2).toInstant()));

@@ -101,7 +101,8 @@ public class JsonViews {
         Map<String, Object> recovery = new LinkedHashMap<>();
         recovery.put("enabled", recoveryEnabled);
         Map<String, Object> state = fleetState == null ? Map.of() : convert(fleetState);
-        recovery.put("paused", Boolean.TRUE.equals(state.get("recovery_paused")));
+        // a pause left over from a run with recovery on means nothing while recovery is off
+        recovery.put("paused", recoveryEnabled && Boolean.TRUE.equals(state.get("recovery_paused")));
         recovery.put("paused_since", state.get("recovery_paused_since"));
         recovery.put("paused_detail", state.get("recovery_paused_detail"));
         doc.put("recovery", recovery);
