@@ -46,7 +46,7 @@ WITH cmd AS (
     WHERE command_status_rank(n.status) = 4
 ), alive AS (
     UPDATE clients SET last_alive_at = GREATEST(last_alive_at, :#received_at)
-    WHERE uuid = :#uuid AND NOT CAST(:#retained AS boolean)
+    WHERE uuid = :#uuid AND NOT CAST(:#retained AS boolean) AND EXISTS (SELECT 1 FROM next)
 )
 SELECT CASE
          WHEN NOT EXISTS (SELECT 1 FROM cmd) THEN 'unknown_command'

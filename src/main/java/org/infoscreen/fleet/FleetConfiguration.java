@@ -183,6 +183,8 @@ public class FleetConfiguration implements CamelConfiguration {
             config.setPassword(password);
         }
         config.setMaximumPoolSize(dbPoolSize);
+        // a database that is down fails requests and ingest retries within seconds, not 30 s
+        config.setConnectionTimeout(5_000);
         config.setSchema(dbSchema);
         // fail fast at start-up when the database is unreachable: the log says why
         config.setInitializationFailTimeout(30_000);

@@ -52,4 +52,23 @@ class OwnBrokerSessionTest extends FleetTestSupport {
                 .untilAsserted(() -> assertThat(events(uuid, "service_failed")).isEqualTo(BURST));
         assertThat(broker.log()).doesNotContain("Outgoing messages are being dropped");
     }
+
+    @Test
+    void queuedMessagesAreAcknowledgedOnceStoredAndNotRedeliveredOnTheNextStart() throws Exception {
+        java.util.List<UUID> displays = java.util.stream.Stream.generate(UUID::randomUUID).limit(100).toList();
+        UUID uuid = displays.get(0);
+        context.getRouteController().stopRoute("mqtt-ingest");
+        displays.forEach(d -> publish(d, "heartbeat", "{\"ts\":\"2026-11-29T12:00:00Z\"}"));
+        context.getRouteController().startRoute("mqtt-ingest");
+        await().atMost(Duration.ofSeconds(20)).until(() -> displays.stream().allMatch(d -> events(d, "client_registered") == 1));
+        Object firstSeen = scalar("SELECT max(last_alive_at) FROM clients WHERE uuid = ANY(?)", (Object) displays.toArray(UUID[]::new));
+
+        // a message delivered on session resume must have been acknowledged: the next start
+        // does not bring it again (it would refresh last_alive_at of a silent display)
+        context.getRouteController().stopRoute("mqtt-ingest");
+        context.getRouteController().startRoute("mqtt-ingest");
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                assertThat(scalar("SELECT max(last_alive_at) FROM clients WHERE uuid = ANY(?)",
+                        (Object) displays.toArray(UUID[]::new))).isEqualTo(firstSeen));
+    }
 }

@@ -269,7 +269,7 @@ public class DeviceMessageParser {
             throw new RejectedMessageException("invalid_field", "field '" + field + "' must be a string");
         }
         String s = n.asText();
-        if (s.length() > maxLength) {
+        if (s.codePointCount(0, s.length()) > maxLength) {
             throw new RejectedMessageException("invalid_field", "field '" + field + "' is longer than " + maxLength + " characters");
         }
         return s.isBlank() ? null : s;
@@ -318,16 +318,21 @@ public class DeviceMessageParser {
         if (!n.isTextual()) {
             throw new RejectedMessageException("invalid_field", "field '" + label + "' must be an ISO-8601 string");
         }
+        OffsetDateTime t;
         try {
-            return OffsetDateTime.parse(n.asText()).withOffsetSameInstant(ZoneOffset.UTC);
+            t = OffsetDateTime.parse(n.asText()).withOffsetSameInstant(ZoneOffset.UTC);
         } catch (DateTimeParseException e) {
             try {
                 // tolerate a missing offset: device times are specified as UTC
-                return java.time.LocalDateTime.parse(n.asText()).atOffset(ZoneOffset.UTC);
+                t = java.time.LocalDateTime.parse(n.asText()).atOffset(ZoneOffset.UTC);
             } catch (DateTimeParseException e2) {
                 throw new RejectedMessageException("invalid_field", "field '" + label + "' is not an ISO-8601 time");
             }
         }
+        if (t.getYear() < 1970 || t.getYear() > 9999) {
+            throw new RejectedMessageException("invalid_field", "field '" + label + "' is outside 1970-9999");
+        }
+        return t;
     }
 
     private static String sha256(byte[] payload) {

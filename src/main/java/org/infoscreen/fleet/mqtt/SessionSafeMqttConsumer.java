@@ -66,13 +66,15 @@ public class SessionSafeMqttConsumer extends DefaultConsumer {
         MqttClient c = new MqttClient(config.getBrokerUrl(), clientId, getEndpoint().persistence());
         c.setManualAcks(config.isManualAcksEnabled());
         c.setCallback(new Callback());
+        // assigned before connecting: queued messages arrive while connect() is still returning
+        client = c;
         try {
             IMqttToken token = c.connectWithResult(getEndpoint().connectionOptions());
             LOG.info("MQTT consumer {} connected to {} (session present: {})", clientId, config.getBrokerUrl(),
                     token.getSessionPresent());
-            client = c;
             subscribe();
         } catch (MqttException e) {
+            client = null;
             closeQuietly(c);
             throw e;
         }

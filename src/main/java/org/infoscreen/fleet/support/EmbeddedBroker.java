@@ -54,6 +54,14 @@ public final class EmbeddedBroker implements Service {
                           <bind-address>%s</bind-address>
                         </tcp-listener>
                       </listeners>
+                      <mqtt>
+                        <!-- the default of 1000 queued messages per client silently drops QoS 1
+                             messages for a persistent service session that is away or busy -->
+                        <queued-messages>
+                          <max-queue-size>1000000</max-queue-size>
+                          <strategy>discard</strategy>
+                        </queued-messages>
+                      </mqtt>
                       <anonymous-usage-statistics><enabled>false</enabled></anonymous-usage-statistics>
                     </hivemq>
                     """.formatted(port, bindAddress));

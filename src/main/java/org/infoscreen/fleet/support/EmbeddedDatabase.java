@@ -37,6 +37,7 @@ public final class EmbeddedDatabase implements Service {
     public static EmbeddedDatabase start(Path dataDir, int port) {
         try {
             Files.createDirectories(dataDir);
+            stopOrphan(dataDir);
             EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                     .setDataDirectory(dataDir)
                     .setCleanDataDirectory(false)
@@ -49,6 +50,35 @@ public final class EmbeddedDatabase implements Service {
             return new EmbeddedDatabase(pg, dataDir);
         } catch (IOException e) {
             throw new UncheckedIOException("embedded PostgreSQL did not start (data dir " + dataDir + ")", e);
+        }
+    }
+
+    /**
+     * A previous run that was killed (kill -9) leaves its PostgreSQL running on the data
+     * directory; stop that server (found through {@code postmaster.pid}) before starting ours.
+     */
+    private static void stopOrphan(Path dataDir) throws IOException {
+        Path pidFile = dataDir.resolve("postmaster.pid");
+        if (!Files.exists(pidFile)) {
+            return;
+        }
+        long pid;
+        try {
+            pid = Long.parseLong(Files.readAllLines(pidFile).get(0).strip());
+        } catch (RuntimeException e) {
+            return;
+        }
+        var process = ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+                .filter(h -> h.info().command().map(c -> c.contains("postgres")).orElse(false));
+        if (process.isEmpty()) {
+            return;
+        }
+        LOG.warn("Stopping the embedded PostgreSQL (pid {}) left running on {} by a previous run", pid, dataDir);
+        process.get().destroy();
+        try {
+            process.get().onExit().get(15, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            process.get().destroyForcibly();
         }
     }
 
