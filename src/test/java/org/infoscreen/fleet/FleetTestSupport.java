@@ -188,6 +188,27 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
         }
     }
 
+    /**
+     * POSTs a JSON body ({@code Content-Type: application/json}) to the service and returns the
+     * response (body as text).
+     */
+    protected HttpResponse<String> httpPost(String path, String jsonBody) {
+        try {
+            initIds();
+            HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort() + path))
+                    .timeout(Duration.ofSeconds(10))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(jsonBody, StandardCharsets.UTF_8))
+                    .build();
+            return http.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** GET {@code path}, assert nothing, parse the body as JSON. */
     protected JsonNode getJson(String path) {
         return json(http("GET", path).body());
