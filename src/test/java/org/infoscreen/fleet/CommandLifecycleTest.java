@@ -2,6 +2,7 @@ package org.infoscreen.fleet;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.camel.ProducerTemplate;
+import org.apache.camel.ServiceStatus;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -614,6 +615,26 @@ class CommandLifecycleTest extends FleetTestSupport {
         assertThat(answers).extracting(HttpResponse::statusCode).as("one passes, the other is locked out")
                 .containsExactlyInAnyOrder(202, 409);
         assertThat(scalar("SELECT count(*) FROM client_commands WHERE client_uuid = ?", d.uuid())).isEqualTo(1L);
+    }
+
+    // ---- crash auto-recovery is off unless switched on ------------------------------------------
+
+    @Test
+    void crashAutoRecoveryIsOffByDefault() {
+        TestDisplay d = display();
+        d.health("crashed");
+        await().atMost(WAIT).until(() -> "crashed".equals(scalar("SELECT liveness_state FROM clients WHERE uuid = ?", d.uuid())));
+
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4)).untilAsserted(() -> {
+            assertThat(scalar("SELECT count(*) FROM client_commands WHERE client_uuid = ?", d.uuid())).isEqualTo(0L);
+            assertThat(scalar("SELECT count(*) FROM client_events WHERE client_uuid = ? AND type LIKE 'recovery%'", d.uuid()))
+                    .isEqualTo(0L);
+        });
+        assertThat(d.received()).isEmpty();
+        assertThat(context.getRouteController().getRouteStatus("sweep-recovery")).isEqualTo(ServiceStatus.Stopped);
+        JsonNode recovery = getJson("/api/monitoring/overview").path("recovery");
+        assertThat(recovery.path("enabled").asBoolean()).isFalse();
+        assertThat(recovery.path("paused").asBoolean()).isFalse();
     }
 
     // ---- helpers -------------------------------------------------------------------------------

@@ -98,6 +98,7 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
     @Override
     public void configureContext(CamelContextConfiguration camelContextConfiguration) {
         super.configureContext(camelContextConfiguration);
+        shutDownLeftoverQuartzSchedulers();
         initIds();
         dropSchema();
         Properties p = new Properties();
@@ -114,6 +115,23 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
         p.setProperty("fleet.liveness.sweep-interval-ms", "300");
         p.putAll(extraProperties());
         camelContextConfiguration.withUseOverridePropertiesWithPropertiesComponent(p);
+    }
+
+    /**
+     * Quartz keeps its schedulers per JVM, by name ({@code DefaultQuartzScheduler-infoscreen-fleet}).
+     * The scheduler of an earlier test class outlives its Camel context (camel-quartz does not shut
+     * it down while a job of a never-started route, such as {@code sweep-recovery} with recovery
+     * off, is registered), and its triggers then fire with the earlier class's endpoint URIs: a
+     * sweep whose interval differs in this class never runs. Each class starts a fresh scheduler.
+     */
+    private static void shutDownLeftoverQuartzSchedulers() {
+        for (org.quartz.Scheduler scheduler : org.quartz.impl.SchedulerRepository.getInstance().lookupAll()) {
+            try {
+                scheduler.shutdown(false);
+            } catch (org.quartz.SchedulerException e) {
+                throw new IllegalStateException("cannot shut down the Quartz scheduler left by an earlier test class", e);
+            }
+        }
     }
 
     /** @return the broker this class's service and test devices use; a class may start its own */
