@@ -10,6 +10,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -293,7 +294,7 @@ class CommandLifecycleTest extends FleetTestSupport {
         }, pool);
         CompletableFuture<Void> executing = CompletableFuture.runAsync(() -> {
             awaitLatch(go);
-            publishRaw(ackTopic, ("{\"command_id\":\"" + id + "\",\"status\":\"executing\"}").getBytes(), false);
+            publishRaw(ackTopic, ("{\"command_id\":\"" + id + "\",\"status\":\"executing\"}").getBytes(StandardCharsets.UTF_8), false);
         }, pool);
         go.countDown();
         CompletableFuture.allOf(accepted, executing).get(10, TimeUnit.SECONDS);
