@@ -98,6 +98,7 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
     @Override
     public void configureContext(CamelContextConfiguration camelContextConfiguration) {
         super.configureContext(camelContextConfiguration);
+        shutDownLeftoverQuartzSchedulers();
         initIds();
         dropSchema();
         Properties p = new Properties();
@@ -114,6 +115,23 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
         p.setProperty("fleet.liveness.sweep-interval-ms", "300");
         p.putAll(extraProperties());
         camelContextConfiguration.withUseOverridePropertiesWithPropertiesComponent(p);
+    }
+
+    /**
+     * Quartz keeps its schedulers per JVM, by name ({@code DefaultQuartzScheduler-infoscreen-fleet}).
+     * The scheduler of an earlier test class outlives its Camel context (camel-quartz does not shut
+     * it down while a job of a never-started route, such as {@code sweep-recovery} with recovery
+     * off, is registered), and its triggers then fire with the earlier class's endpoint URIs: a
+     * sweep whose interval differs in this class never runs. Each class starts a fresh scheduler.
+     */
+    private static void shutDownLeftoverQuartzSchedulers() {
+        for (org.quartz.Scheduler scheduler : org.quartz.impl.SchedulerRepository.getInstance().lookupAll()) {
+            try {
+                scheduler.shutdown(false);
+            } catch (org.quartz.SchedulerException e) {
+                throw new IllegalStateException("cannot shut down the Quartz scheduler left by an earlier test class", e);
+            }
+        }
     }
 
     /** @return the broker this class's service and test devices use; a class may start its own */
@@ -179,6 +197,27 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
                     .method(method, HttpRequest.BodyPublishers.noBody())
                     .build();
             initIds();
+            return http.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * POSTs a JSON body ({@code Content-Type: application/json}) to the service and returns the
+     * response (body as text).
+     */
+    protected HttpResponse<String> httpPost(String path, String jsonBody) {
+        try {
+            initIds();
+            HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort() + path))
+                    .timeout(Duration.ofSeconds(10))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(jsonBody, StandardCharsets.UTF_8))
+                    .build();
             return http.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
             throw new IllegalStateException(e);
