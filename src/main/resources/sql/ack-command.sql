@@ -23,9 +23,12 @@ WITH cmd AS (
                                             + make_interval(secs => CAST(:#boot_timeout_s AS integer) + 60))
                               ELSE k.expires_at END
       FROM next n
-     WHERE k.id = n.id AND k.version = n.version AND k.status = n.status
-       AND command_status_rank(n.status) < 4
-       AND command_status_rank(n.status) < command_status_rank(n.new_status)
+     -- the conditions read k (the row as it is once our row lock is granted), never the
+     -- statement's snapshot: an ack waiting behind another ack or behind mark-published is
+     -- re-checked against the committed state instead of being lost
+     WHERE k.id = n.id
+       AND command_status_rank(k.status) < 4
+       AND command_status_rank(k.status) < command_status_rank(n.new_status)
     RETURNING k.id, k.client_uuid, n.status AS old_status, k.status AS new_status
 ), transition AS (
     INSERT INTO client_events (client_uuid, type, occurred_at, command_id, detail)
@@ -33,10 +36,6 @@ WITH cmd AS (
            jsonb_strip_nulls(jsonb_build_object('from', old_status, 'ack', CAST(:#ack_status AS text),
                'detail', CAST(:#detail AS text), 'boot_id', CAST(:#boot_id AS text)))
     FROM upd
-), released AS (
-    -- a command the device rejected never ran: it releases the lockout it holds
-    UPDATE clients c SET lockout_until = NULL
-      FROM upd WHERE c.uuid = upd.client_uuid AND c.lockout_command_id = upd.id AND upd.new_status = 'rejected'
 ), late AS (
     INSERT INTO client_events (client_uuid, type, occurred_at, command_id, detail)
     SELECT n.client_uuid, 'late_ack', :#received_at, n.id,
@@ -44,9 +43,15 @@ WITH cmd AS (
                'detail', CAST(:#detail AS text)))
     FROM next n
     WHERE command_status_rank(n.status) = 4
-), alive AS (
-    UPDATE clients SET last_alive_at = GREATEST(last_alive_at, :#received_at)
-    WHERE uuid = :#uuid AND NOT CAST(:#retained AS boolean) AND EXISTS (SELECT 1 FROM next)
+), client_row AS (
+    -- one UPDATE of the client row (two in one statement would lose one): a live ack refreshes
+    -- liveness, and a command the device rejected never ran, so it releases the lockout it holds
+    UPDATE clients c
+       SET last_alive_at = CASE WHEN CAST(:#retained AS boolean) THEN c.last_alive_at
+                                ELSE GREATEST(c.last_alive_at, :#received_at) END,
+           lockout_until = CASE WHEN c.lockout_command_id IN (SELECT id FROM upd WHERE new_status = 'rejected')
+                                THEN NULL ELSE c.lockout_until END
+     WHERE c.uuid = :#uuid AND EXISTS (SELECT 1 FROM next)
 )
 SELECT CASE
          WHEN NOT EXISTS (SELECT 1 FROM cmd) THEN 'unknown_command'

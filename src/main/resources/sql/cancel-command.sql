@@ -5,7 +5,8 @@ WITH cmd AS (
     UPDATE client_commands k SET status = 'cancelled', finished_at = now(), version = k.version + 1,
            detail = 'cancelled by ' || CAST(:#requested_by AS text)
     FROM cmd
-    WHERE k.id = cmd.id AND k.version = cmd.version AND cmd.status IN ('queued', 'published')
+    -- re-checked on the row as committed when our lock is granted (see ack-command.sql)
+    WHERE k.id = cmd.id AND k.status IN ('queued', 'published')
     RETURNING k.id, k.client_uuid, cmd.status AS old_status
 ), released AS (
     -- a command cancelled before it reached the broker never ran: it releases the lockout it holds

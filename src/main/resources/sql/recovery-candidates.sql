@@ -7,7 +7,7 @@ SELECT c.uuid, c.liveness_state, c.recovery_state, c.recovery_last_decision,
          WHERE k.client_uuid = c.uuid AND k.origin = 'crash_recovery'
            AND k.created_at > GREATEST(now() - make_interval(secs => CAST(:#budget_window_s AS integer)),
                                        COALESCE(c.recovery_state_since, '-infinity'))) AS attempts_in_window,
-       (SELECT CAST(EXTRACT(EPOCH FROM (now() - max(k.created_at))) AS bigint) FROM client_commands k
+       (SELECT CAST(floor(EXTRACT(EPOCH FROM (now() - max(k.created_at)))) AS bigint) FROM client_commands k
          WHERE k.client_uuid = c.uuid AND k.origin = 'crash_recovery') AS last_attempt_age_s,
        (SELECT k.action FROM client_commands k
          WHERE k.client_uuid = c.uuid AND k.origin = 'crash_recovery' AND k.status <> 'cancelled'

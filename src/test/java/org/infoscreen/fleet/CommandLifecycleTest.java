@@ -585,10 +585,25 @@ class CommandLifecycleTest extends FleetTestSupport {
     }
 
     @Test
-    void cancelledCommandDoesNotHoldTheLockout() {
+    void commandCancelledAfterPublishingStillHoldsTheLockout() {
+        // the message is already at the broker: the display may still run it
         TestDisplay d = display().silent();
         String first = createdId(d.uuid(), "{\"action\":\"restart_app\"}");
         await().atMost(WAIT).until(() -> "published".equals(status(first)));
+        assertThat(http("POST", "/api/commands/" + first + "/cancel").statusCode()).isEqualTo(200);
+
+        HttpResponse<String> second = httpPost("/api/clients/" + d.uuid() + "/commands", "{\"action\":\"restart_app\"}");
+        assertThat(second.statusCode()).isEqualTo(409);
+        assertThat(json(second.body()).path("command_id").asText()).isEqualTo(first);
+    }
+
+    @Test
+    void commandCancelledWhileQueuedReleasesTheLockout() {
+        TestDisplay d = display().silent();
+        String first = createdId(d.uuid(), "{\"action\":\"restart_app\"}");
+        await().atMost(WAIT).until(() -> "published".equals(status(first)));
+        // as if the broker had been down: the command never left the service
+        update("UPDATE client_commands SET status = 'queued', published_at = NULL WHERE id = ?", UUID.fromString(first));
         assertThat(http("POST", "/api/commands/" + first + "/cancel").statusCode()).isEqualTo(200);
 
         String second = createdId(d.uuid(), "{\"action\":\"restart_app\"}");

@@ -177,14 +177,23 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
 
     /** Publishes raw bytes at QoS 1 to a full topic and waits for the PUBACK. */
     protected void publishRaw(String topic, byte[] payload, boolean retained) {
-        try {
-            MqttMessage m = new MqttMessage(payload);
-            m.setQos(1);
-            m.setRetained(retained);
-            device().publish(topic, m);
-        } catch (MqttException e) {
-            throw new IllegalStateException(e);
-        }
+        MqttMessage m = new MqttMessage(payload);
+        m.setQos(1);
+        m.setRetained(retained);
+        // Paho 1.2.5 frees its in-flight slot a moment after a blocking publish returns; a fast
+        // loop of publishes can hit "too many publishes in progress" (not sent): try again
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                .pollDelay(Duration.ZERO).until(() -> {
+                    try {
+                        device().publish(topic, m);
+                        return true;
+                    } catch (MqttException e) {
+                        if (e.getReasonCode() == 32202) { // REASON_CODE_MAX_INFLIGHT
+                            return false;
+                        }
+                        throw new IllegalStateException(e);
+                    }
+                });
     }
 
     // ---- HTTP ---------------------------------------------------------------------------

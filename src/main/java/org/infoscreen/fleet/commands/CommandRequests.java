@@ -51,7 +51,8 @@ public class CommandRequests {
     public Map<String, Object> parse(String body, UUID clientUuid) {
         JsonNode json;
         try {
-            json = body == null || body.isBlank() ? null : mapper.readTree(body);
+            json = body == null || body.isBlank() ? null
+                    : mapper.reader().with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readTree(body);
         } catch (JsonProcessingException e) {
             throw new ApiException(400, "invalid_body", "the body is not JSON: " + e.getOriginalMessage());
         }
