@@ -92,10 +92,12 @@ class CommandExpiryTest extends FleetTestSupport {
     void queuedCommandIsPublishedByTheSweep() {
         TestDisplay d = register(TestDisplay.connect(mqttUrl(), topicPrefix(), UUID.randomUUID()).silent());
         UUID id = UUID.randomUUID();
-        // queued but never published, as after a broker outage at creation time
+        // queued but never published, as after a broker outage at creation time (older than the
+        // 10 s the sweep leaves to the request that is publishing a new command)
         update("""
-                INSERT INTO client_commands (id, client_uuid, action, reason, expires_at)
-                VALUES (?, ?, 'restart_app', 'queued during an outage', now() + interval '60 seconds')""", id, d.uuid());
+                INSERT INTO client_commands (id, client_uuid, action, reason, created_at, expires_at)
+                VALUES (?, ?, 'restart_app', 'queued during an outage', now() - interval '15 seconds',
+                        now() + interval '60 seconds')""", id, d.uuid());
 
         await().atMost(WAIT).until(() -> d.received(id.toString()).isPresent());
         await().atMost(WAIT).until(() -> "published".equals(status(id.toString())));
