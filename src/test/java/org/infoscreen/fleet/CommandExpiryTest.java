@@ -173,29 +173,6 @@ class CommandExpiryTest extends FleetTestSupport {
         return d;
     }
 
-    private String createdId(UUID client, String body) {
-        HttpResponse<String> r = httpPost("/api/clients/" + client + "/commands", body);
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
-        return json(r.body()).path("id").asText();
-    }
-
-    private String status(String id) {
-        return (String) scalar("SELECT status FROM client_commands WHERE id = ?", UUID.fromString(id));
-    }
-
-    private Map<String, Object> commandRow(String id) {
-        return query("SELECT * FROM client_commands WHERE id = ?", UUID.fromString(id)).get(0);
-    }
-
-    private long commandEvents(String id, String type) {
-        return ((Number) scalar("SELECT count(*) FROM client_events WHERE command_id = ? AND type = ?", UUID.fromString(id), type)).longValue();
-    }
-
-    private List<String> commandEventTypes(String id) {
-        return query("SELECT type FROM client_events WHERE command_id = ? ORDER BY id", UUID.fromString(id))
-                .stream().map(r -> (String) r.get("type")).toList();
-    }
-
     private Instant databaseNow() {
         return ((Timestamp) scalar("SELECT now()")).toInstant();
     }

@@ -692,27 +692,6 @@ class CommandLifecycleTest extends FleetTestSupport {
         return r;
     }
 
-    private String createdId(UUID client, String body) {
-        return json(created(client, body).body()).path("id").asText();
-    }
-
-    private String status(String id) {
-        return (String) scalar("SELECT status FROM client_commands WHERE id = ?", UUID.fromString(id));
-    }
-
-    private Map<String, Object> commandRow(String id) {
-        return query("SELECT * FROM client_commands WHERE id = ?", UUID.fromString(id)).get(0);
-    }
-
-    private long commandEvents(String id, String type) {
-        return ((Number) scalar("SELECT count(*) FROM client_events WHERE command_id = ? AND type = ?", UUID.fromString(id), type)).longValue();
-    }
-
-    private List<String> commandEventTypes(String id) {
-        return query("SELECT type FROM client_events WHERE command_id = ? ORDER BY id", UUID.fromString(id))
-                .stream().map(r -> (String) r.get("type")).toList();
-    }
-
     /** @return the detail of the newest event of a type for a command, values as text */
     private Map<String, Object> eventDetail(String id, String type) {
         Map<String, Object> out = new HashMap<>();
@@ -752,31 +731,6 @@ class CommandLifecycleTest extends FleetTestSupport {
         p.put("detail", null);
         p.put("boot_id", null);
         return p;
-    }
-
-    /** @return a connection outside the service's pool, in this class's schema, in a transaction */
-    private Connection lockConnection() throws SQLException {
-        Connection c = DriverManager.getConnection(TestServices.databaseUrl(), "postgres", null);
-        try (Statement s = c.createStatement()) {
-            s.execute("SET search_path TO " + schema());
-        }
-        c.setAutoCommit(false);
-        return c;
-    }
-
-    /** @return the number of sessions waiting, directly or behind another waiter, for a lock the session {@code lock} holds */
-    private long lockWaiters(Connection lock) throws SQLException {
-        int pid;
-        try (PreparedStatement ps = lock.prepareStatement("SELECT pg_backend_pid()"); ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            pid = rs.getInt(1);
-        }
-        return ((Number) scalar("""
-                WITH RECURSIVE waiting (pid) AS (
-                    SELECT pid FROM pg_stat_activity WHERE CAST(? AS integer) = ANY (pg_blocking_pids(pid))
-                    UNION
-                    SELECT a.pid FROM pg_stat_activity a JOIN waiting w ON w.pid = ANY (pg_blocking_pids(a.pid)))
-                SELECT count(*) FROM waiting""", pid)).longValue();
     }
 
     private static void awaitLatch(CountDownLatch latch) {

@@ -472,10 +472,6 @@ class CrashRecoveryTest extends FleetTestSupport {
         return (String) scalar("SELECT recovery_state FROM clients WHERE uuid = ?", d.uuid());
     }
 
-    private String status(String id) {
-        return (String) scalar("SELECT status FROM client_commands WHERE id = ?", UUID.fromString(id));
-    }
-
     private List<Map<String, Object>> recoveryCommands(TestDisplay d) {
         return query("SELECT * FROM client_commands WHERE client_uuid = ? AND origin = 'crash_recovery' ORDER BY created_at", d.uuid());
     }
@@ -546,28 +542,4 @@ class CrashRecoveryTest extends FleetTestSupport {
         throw new AssertionError("client " + uuid + " not listed");
     }
 
-    /** @return a connection outside the service's pool, in this class's schema, in a transaction */
-    private Connection lockConnection() throws SQLException {
-        Connection c = DriverManager.getConnection(TestServices.databaseUrl(), "postgres", null);
-        try (Statement s = c.createStatement()) {
-            s.execute("SET search_path TO " + schema());
-        }
-        c.setAutoCommit(false);
-        return c;
-    }
-
-    /** @return the number of sessions waiting, directly or behind another waiter, for a lock the session {@code lock} holds */
-    private long lockWaiters(Connection lock) throws SQLException {
-        int pid;
-        try (PreparedStatement ps = lock.prepareStatement("SELECT pg_backend_pid()"); ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            pid = rs.getInt(1);
-        }
-        return ((Number) scalar("""
-                WITH RECURSIVE waiting (pid) AS (
-                    SELECT pid FROM pg_stat_activity WHERE CAST(? AS integer) = ANY (pg_blocking_pids(pid))
-                    UNION
-                    SELECT a.pid FROM pg_stat_activity a JOIN waiting w ON w.pid = ANY (pg_blocking_pids(a.pid)))
-                SELECT count(*) FROM waiting""", pid)).longValue();
-    }
 }

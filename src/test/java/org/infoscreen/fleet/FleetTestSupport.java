@@ -13,6 +13,8 @@ import org.eclipse.paho.mqttv5.common.MqttMessage;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.TestInstance;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import javax.sql.DataSource;
 import java.io.IOException;
 import java.net.URI;
@@ -299,6 +301,56 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
     /** @return the number of events of a type for a client */
     protected long events(UUID uuid, String type) {
         return ((Number) scalar("SELECT count(*) FROM client_events WHERE client_uuid = ? AND type = ?", uuid, type)).longValue();
+    }
+
+    // ---- commands (shared by the command and recovery tests) ---------------------------------
+
+    protected String createdId(UUID client, String body) {
+        HttpResponse<String> r = httpPost("/api/clients/" + client + "/commands", body);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+        return json(r.body()).path("id").asText();
+    }
+
+    protected String status(String id) {
+        return (String) scalar("SELECT status FROM client_commands WHERE id = ?", UUID.fromString(id));
+    }
+
+    protected Map<String, Object> commandRow(String id) {
+        return query("SELECT * FROM client_commands WHERE id = ?", UUID.fromString(id)).get(0);
+    }
+
+    protected long commandEvents(String id, String type) {
+        return ((Number) scalar("SELECT count(*) FROM client_events WHERE command_id = ? AND type = ?", UUID.fromString(id), type)).longValue();
+    }
+
+    protected List<String> commandEventTypes(String id) {
+        return query("SELECT type FROM client_events WHERE command_id = ? ORDER BY id", UUID.fromString(id))
+                .stream().map(r -> (String) r.get("type")).toList();
+    }
+
+    /** @return a connection outside the service's pool, in this class's schema, in a transaction */
+    protected Connection lockConnection() throws SQLException {
+        Connection c = DriverManager.getConnection(TestServices.databaseUrl(), "postgres", null);
+        try (Statement s = c.createStatement()) {
+            s.execute("SET search_path TO " + schema());
+        }
+        c.setAutoCommit(false);
+        return c;
+    }
+
+    /** @return the number of sessions waiting, directly or behind another waiter, for a lock the session {@code lock} holds */
+    protected long lockWaiters(Connection lock) throws SQLException {
+        int pid;
+        try (PreparedStatement ps = lock.prepareStatement("SELECT pg_backend_pid()"); ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            pid = rs.getInt(1);
+        }
+        return ((Number) scalar("""
+                WITH RECURSIVE waiting (pid) AS (
+                    SELECT pid FROM pg_stat_activity WHERE CAST(? AS integer) = ANY (pg_blocking_pids(pid))
+                    UNION
+                    SELECT a.pid FROM pg_stat_activity a JOIN waiting w ON w.pid = ANY (pg_blocking_pids(a.pid)))
+                SELECT count(*) FROM waiting""", pid)).longValue();
     }
 
     private void dropSchema() {
