@@ -1,5 +1,6 @@
 package org.infoscreen.fleet.commands;
 
+import org.infoscreen.fleet.support.Text;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -63,7 +64,7 @@ public class CommandRequests {
         while (names.hasNext()) {
             String name = names.next();
             if (!FIELDS.contains(name)) {
-                throw new ApiException(400, "invalid_body", "unknown field '" + abbreviate(name) + "'; allowed: " + FIELDS.stream().sorted().toList());
+                throw new ApiException(400, "invalid_body", "unknown field '" + Text.abbreviate(name) + "'; allowed: " + FIELDS.stream().sorted().toList());
             }
         }
         JsonNode action = json.get("action");
@@ -74,7 +75,7 @@ public class CommandRequests {
             throw new ApiException(400, "unknown_action", "power_cycle is not available through this endpoint (it needs a power target; reserved for the power-cycle feature)");
         }
         if (!MQTT_ACTIONS.contains(action.asText())) {
-            throw new ApiException(400, "unknown_action", "unknown action '" + abbreviate(action.asText()) + "'; one of "
+            throw new ApiException(400, "unknown_action", "unknown action '" + Text.abbreviate(action.asText()) + "'; one of "
                     + MQTT_ACTIONS.stream().sorted().toList());
         }
         int ttl = defaultTtlS;
@@ -127,7 +128,7 @@ public class CommandRequests {
         } catch (IllegalArgumentException e) {
             // fall through
         }
-        throw new ApiException(400, "invalid_command_id", "'" + abbreviate(value) + "' is not a command id (UUID)");
+        throw new ApiException(400, "invalid_command_id", "'" + Text.abbreviate(value) + "' is not a command id (UUID)");
     }
 
     /**
@@ -200,10 +201,4 @@ public class CommandRequests {
         return outcome;
     }
 
-    private static String abbreviate(String s) {
-        if (s == null) {
-            return "";
-        }
-        return s.length() <= 64 ? s : s.substring(0, 64) + "…";
-    }
 }

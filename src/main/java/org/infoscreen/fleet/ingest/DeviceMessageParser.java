@@ -1,5 +1,6 @@
 package org.infoscreen.fleet.ingest;
 
+import org.infoscreen.fleet.support.Text;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -18,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.regex.Pattern;
 
 /**
  * Validates one device message and turns it into the named SQL parameters of the ingest routes.
@@ -40,8 +40,6 @@ public class DeviceMessageParser {
 
     private static final Set<String> PROCESS_STATUSES = Set.of("running", "crashed", "starting", "stopped");
     private static final Set<String> CONNECTION_STATES = Set.of("online", "offline");
-    private static final Pattern UUID_PATTERN =
-            Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
     private static final int MAX_TEXT = 256;
     private static final int MAX_DETAIL = 2048;
 
@@ -92,7 +90,7 @@ public class DeviceMessageParser {
         UUID uuid = uuidOf(topic);
         String kind = kind(topic);
         if (!DEVICE_KINDS.contains(kind)) {
-            throw new RejectedMessageException("invalid_topic", "unknown message kind '" + abbreviate(kind) + "'");
+            throw new RejectedMessageException("invalid_topic", "unknown message kind '" + Text.abbreviate(kind) + "'");
         }
         ObjectNode json = readObject(payload);
 
@@ -125,8 +123,8 @@ public class DeviceMessageParser {
         String rest = topic.substring(topicPrefix.length());
         int slash = rest.indexOf('/');
         String candidate = slash < 0 ? rest : rest.substring(0, slash);
-        if (!UUID_PATTERN.matcher(candidate).matches()) {
-            throw new RejectedMessageException("invalid_topic", "topic level '" + abbreviate(candidate) + "' is not a UUID");
+        if (!Text.UUID_PATTERN.matcher(candidate).matches()) {
+            throw new RejectedMessageException("invalid_topic", "topic level '" + Text.abbreviate(candidate) + "' is not a UUID");
         }
         return UUID.fromString(candidate);
     }
@@ -243,7 +241,7 @@ public class DeviceMessageParser {
 
     private void ack(ObjectNode json, Map<String, Object> p) {
         String id = optionalText(json, "command_id");
-        if (id == null || !UUID_PATTERN.matcher(id).matches()) {
+        if (id == null || !Text.UUID_PATTERN.matcher(id).matches()) {
             throw new RejectedMessageException("invalid_field", "field 'command_id' is required and must be a UUID");
         }
         String status = optionalEnum(json, "status", ACK_STATUSES);
@@ -344,9 +342,6 @@ public class DeviceMessageParser {
         }
     }
 
-    private static String abbreviate(String s) {
-        return s.length() <= 64 ? s : s.substring(0, 64) + "…";
-    }
 
     /** @return the current server time in UTC, the receive time stamped on each message */
     public static OffsetDateTime now() {

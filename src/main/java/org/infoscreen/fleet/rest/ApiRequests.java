@@ -1,10 +1,10 @@
 package org.infoscreen.fleet.rest;
 
+import org.infoscreen.fleet.support.Text;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.util.Set;
 import java.util.UUID;
-import java.util.regex.Pattern;
 
 /**
  * Validates REST path and query parameters before any SQL runs. Each method returns the typed
@@ -15,8 +15,6 @@ public class ApiRequests {
     /** Liveness states a client can be in (DESIGN.md §5). */
     public static final Set<String> LIVENESS_STATES = Set.of("online", "crashed", "stale", "offline");
 
-    private static final Pattern UUID_PATTERN =
-            Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
 
     private final ObjectMapper mapper;
 
@@ -31,8 +29,8 @@ public class ApiRequests {
      * @throws ApiException 400 {@code invalid_uuid}
      */
     public UUID uuid(String value) {
-        if (value == null || !UUID_PATTERN.matcher(value).matches()) {
-            throw new ApiException(400, "invalid_uuid", "'" + abbreviate(value) + "' is not a UUID");
+        if (value == null || !Text.UUID_PATTERN.matcher(value).matches()) {
+            throw new ApiException(400, "invalid_uuid", "'" + Text.abbreviate(value) + "' is not a UUID");
         }
         return UUID.fromString(value);
     }
@@ -110,10 +108,4 @@ public class ApiRequests {
         }
     }
 
-    static String abbreviate(String s) {
-        if (s == null) {
-            return "";
-        }
-        return s.length() <= 64 ? s : s.substring(0, 64) + "…";
-    }
 }
