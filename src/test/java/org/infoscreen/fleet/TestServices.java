@@ -14,7 +14,8 @@ import java.nio.file.Path;
  * The PostgreSQL and MQTT broker the tests talk to, once per JVM. The machine's services are
  * used when they answer (PostgreSQL 127.0.0.1:5432 database {@code test}, Mosquitto
  * 127.0.0.1:1883; override with TEST_DATABASE_URL / TEST_MQTT_URL); otherwise the embedded
- * ones are started, and the test log says so.
+ * ones are started, and the test log says so. {@code FLEET_TEST_EMBEDDED=true} forces the embedded
+ * ones (to check the fresh-machine path on a machine that has the services).
  */
 public final class TestServices {
 
@@ -31,7 +32,7 @@ public final class TestServices {
             String configured = System.getenv("TEST_DATABASE_URL");
             if (configured != null && !configured.isBlank()) {
                 databaseUrl = configured;
-            } else if (answers("127.0.0.1", 5432)) {
+            } else if (!forceEmbedded() && answers("127.0.0.1", 5432)) {
                 databaseUrl = "jdbc:postgresql://127.0.0.1:5432/test";
             } else {
                 try {
@@ -53,7 +54,7 @@ public final class TestServices {
             String configured = System.getenv("TEST_MQTT_URL");
             if (configured != null && !configured.isBlank()) {
                 mqttUrl = configured;
-            } else if (answers("127.0.0.1", 1883)) {
+            } else if (!forceEmbedded() && answers("127.0.0.1", 1883)) {
                 mqttUrl = "tcp://127.0.0.1:1883";
             } else {
                 try {
@@ -68,6 +69,10 @@ public final class TestServices {
             }
         }
         return mqttUrl;
+    }
+
+    private static boolean forceEmbedded() {
+        return "true".equals(System.getenv("FLEET_TEST_EMBEDDED"));
     }
 
     /** @return whether the tests run against the embedded broker */
