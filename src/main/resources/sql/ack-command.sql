@@ -45,12 +45,17 @@ WITH cmd AS (
     WHERE command_status_rank(n.status) = 4
 ), client_row AS (
     -- one UPDATE of the client row (two in one statement would lose one): a live ack refreshes
-    -- liveness, and a command the device rejected never ran, so it releases the lockout it holds
+    -- liveness, and a command the device rejected never ran, so the lockout it holds falls back to
+    -- the next command that still holds one (client_lockout_holder)
     UPDATE clients c
        SET last_alive_at = CASE WHEN CAST(:#retained AS boolean) THEN c.last_alive_at
                                 ELSE GREATEST(c.last_alive_at, :#received_at) END,
            lockout_until = CASE WHEN c.lockout_command_id IN (SELECT id FROM upd WHERE new_status = 'rejected')
-                                THEN NULL ELSE c.lockout_until END
+                                THEN (SELECT h.holder_until FROM client_lockout_holder(c.uuid, c.lockout_command_id) h)
+                                ELSE c.lockout_until END,
+           lockout_command_id = CASE WHEN c.lockout_command_id IN (SELECT id FROM upd WHERE new_status = 'rejected')
+                                     THEN (SELECT h.holder_id FROM client_lockout_holder(c.uuid, c.lockout_command_id) h)
+                                     ELSE c.lockout_command_id END
      WHERE c.uuid = :#uuid AND EXISTS (SELECT 1 FROM next)
 )
 SELECT CASE

@@ -10,7 +10,8 @@ WITH cmd AS (
     RETURNING k.id, k.client_uuid, cmd.status AS old_status
 ), released AS (
     -- a command cancelled before it reached the broker never ran: it releases the lockout it holds
-    UPDATE clients c SET lockout_until = NULL
+    UPDATE clients c
+       SET (lockout_command_id, lockout_until) = (SELECT h.holder_id, h.holder_until FROM client_lockout_holder(c.uuid, upd.id) h)
       FROM upd WHERE c.uuid = upd.client_uuid AND c.lockout_command_id = upd.id AND upd.old_status = 'queued'
 ), ev AS (
     INSERT INTO client_events (client_uuid, type, command_id, detail)

@@ -13,9 +13,11 @@ WITH client AS (
        AND (CAST(:#force AS boolean) OR c.lockout_until IS NULL OR c.lockout_until <= now())
     RETURNING c.uuid, c.boot_id
 ), ins AS (
-    INSERT INTO client_commands (id, client_uuid, action, origin, reason, requested_by, forced, expires_at, boot_id_at_issue)
+    INSERT INTO client_commands (id, client_uuid, action, origin, reason, requested_by, forced, expires_at,
+                                 boot_id_at_issue, lockout_until)
     SELECT :#id, lock.uuid, :#action, :#origin, CAST(:#reason AS text), :#requested_by, CAST(:#force AS boolean),
-           now() + make_interval(secs => CAST(:#ttl_s AS integer)), lock.boot_id
+           now() + make_interval(secs => CAST(:#ttl_s AS integer)), lock.boot_id,
+           now() + make_interval(secs => CAST(:#lockout_s AS integer))
     FROM lock
     ON CONFLICT DO NOTHING
     RETURNING id, client_uuid, action, origin, reason, requested_by, forced, expires_at

@@ -25,7 +25,8 @@ WITH boot_failed AS (
     RETURNING k.id, k.client_uuid, k.detail, due.status AS old_status
 ), released AS (
     -- a command that expired before the device accepted it never ran: it releases the lockout
-    UPDATE clients c SET lockout_until = NULL
+    UPDATE clients c
+       SET (lockout_command_id, lockout_until) = (SELECT h.holder_id, h.holder_until FROM client_lockout_holder(c.uuid, x.id) h)
       FROM expired x
      WHERE c.uuid = x.client_uuid AND c.lockout_command_id = x.id AND x.old_status IN ('queued', 'published')
 ), ev AS (

@@ -598,6 +598,20 @@ class CommandLifecycleTest extends FleetTestSupport {
     }
 
     @Test
+    void lockoutFallsBackToTheEarlierCommandWhenTheForcedOneNeverRan() {
+        TestDisplay d = display().silent();
+        String first = createdId(d.uuid(), "{\"action\":\"reboot_host\"}");
+        String forced = createdId(d.uuid(), "{\"action\":\"restart_app\",\"force\":true}");
+        // the forced command never reaches the display and expires; the reboot is still deliverable
+        update("UPDATE client_commands SET expires_at = now() WHERE id = ?", UUID.fromString(forced));
+        await().atMost(WAIT).until(() -> "expired".equals(status(forced)));
+
+        HttpResponse<String> third = httpPost("/api/clients/" + d.uuid() + "/commands", "{\"action\":\"shutdown_host\"}");
+        assertThat(third.statusCode()).as(third.body()).isEqualTo(409);
+        assertThat(json(third.body()).path("command_id").asText()).isEqualTo(first);
+    }
+
+    @Test
     void commandCancelledWhileQueuedReleasesTheLockout() {
         TestDisplay d = display().silent();
         String first = createdId(d.uuid(), "{\"action\":\"restart_app\"}");

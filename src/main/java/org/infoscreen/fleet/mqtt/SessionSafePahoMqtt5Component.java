@@ -3,6 +3,7 @@ package org.infoscreen.fleet.mqtt;
 import org.apache.camel.Consumer;
 import org.apache.camel.Endpoint;
 import org.apache.camel.Processor;
+import org.apache.camel.Producer;
 import org.apache.camel.component.paho.mqtt5.PahoMqtt5Component;
 import org.apache.camel.component.paho.mqtt5.PahoMqtt5ComponentConfigurer;
 import org.apache.camel.component.paho.mqtt5.PahoMqtt5EndpointConfigurer;
@@ -23,7 +24,8 @@ import java.util.Map;
  * {@code cleanStart=false} the broker delivers the queued QoS 1 messages right after CONNACK;
  * Paho acknowledges messages that arrive before a callback exists and they never reach the route
  * (measured: about 300 of 1,500 queued messages lost). {@link SessionSafeMqttConsumer} sets the
- * callback before connecting. Producers are unchanged.
+ * callback before connecting. Producers ({@link BoundedWaitMqttProducer}) bound every wait for
+ * the broker, so a broker that stops answering cannot hang a REST request or a sweep.
  */
 public class SessionSafePahoMqtt5Component extends PahoMqtt5Component {
 
@@ -50,6 +52,11 @@ public class SessionSafePahoMqtt5Component extends PahoMqtt5Component {
 
         SessionSafeEndpoint(String uri, String topic, PahoMqtt5Component component, PahoMqtt5Configuration configuration) {
             super(uri, topic, component, configuration);
+        }
+
+        @Override
+        public Producer createProducer() throws Exception {
+            return new BoundedWaitMqttProducer(this);
         }
 
         @Override
