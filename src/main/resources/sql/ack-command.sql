@@ -42,7 +42,8 @@ WITH cmd AS (
            jsonb_strip_nulls(jsonb_build_object('status', n.status, 'ack', CAST(:#ack_status AS text),
                'detail', CAST(:#detail AS text)))
     FROM next n
-    WHERE command_status_rank(n.status) = 4
+    -- a QoS 1 duplicate of the ack that finished the command is not late, just a duplicate
+    WHERE command_status_rank(n.status) = 4 AND n.status <> CAST(:#ack_status AS text)
 ), client_row AS (
     -- one UPDATE of the client row (two in one statement would lose one): a live ack refreshes
     -- liveness, and a command the device rejected never ran, so the lockout it holds falls back to

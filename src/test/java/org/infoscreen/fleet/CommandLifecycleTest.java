@@ -352,6 +352,30 @@ class CommandLifecycleTest extends FleetTestSupport {
     }
 
     @Test
+    void qos1DuplicateOfTheFinishingAckIsNotALateAck() {
+        TestDisplay d = display();
+        String id = createdId(d.uuid(), "{\"action\":\"restart_app\"}");
+        await().atMost(WAIT).until(() -> "completed".equals(status(id)));
+        Map<String, Object> before = commandRow(id);
+
+        d.ack(id, "completed", "duplicate delivery");
+        flush(d);
+        assertThat(commandRow(id).get("version")).isEqualTo(before.get("version"));
+        assertThat(commandEvents(id, "late_ack")).isZero();
+        assertThat(commandEvents(id, "command_completed")).isEqualTo(1);
+    }
+
+    @Test
+    void commandRequestWithADuplicateKeyIs400() {
+        TestDisplay d = display().silent();
+        HttpResponse<String> r = httpPost("/api/clients/" + d.uuid() + "/commands",
+                "{\"action\":\"dance\",\"action\":\"restart_app\"}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        assertThat(json(r.body()).path("error").asText()).isEqualTo("invalid_body");
+        assertThat(scalar("SELECT count(*) FROM client_commands WHERE client_uuid = ?", d.uuid())).isEqualTo(0L);
+    }
+
+    @Test
     void lateAckForAFinishedCommandIsALateAckEventOnly() {
         TestDisplay d = display();
         String id = createdId(d.uuid(), "{\"action\":\"restart_app\"}");

@@ -53,7 +53,10 @@ public class CommandRequests {
         JsonNode json;
         try {
             json = body == null || body.isBlank() ? null
-                    : mapper.reader().with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readTree(body);
+                    : mapper.reader()
+                            .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                            .with(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                            .readTree(body);
         } catch (JsonProcessingException e) {
             throw new ApiException(400, "invalid_body", "the body is not JSON: " + e.getOriginalMessage());
         }
@@ -97,8 +100,11 @@ public class CommandRequests {
         String reason = null;
         JsonNode reasonNode = json.get("reason");
         if (reasonNode != null && !reasonNode.isNull()) {
-            if (!reasonNode.isTextual() || reasonNode.asText().length() > MAX_REASON || reasonNode.asText().indexOf('\0') >= 0) {
+            if (!reasonNode.isTextual() || reasonNode.asText().codePointCount(0, reasonNode.asText().length()) > MAX_REASON) {
                 throw new ApiException(400, "invalid_body", "reason must be a string of at most " + MAX_REASON + " characters");
+            }
+            if (reasonNode.asText().indexOf('\0') >= 0) {
+                throw new ApiException(400, "invalid_body", "reason must not contain the NUL character (U+0000)");
             }
             reason = reasonNode.asText();
         }

@@ -103,8 +103,9 @@ public class JsonViews {
         Map<String, Object> state = fleetState == null ? Map.of() : convert(fleetState);
         // a pause left over from a run with recovery on means nothing while recovery is off
         recovery.put("paused", recoveryEnabled && Boolean.TRUE.equals(state.get("recovery_paused")));
-        recovery.put("paused_since", state.get("recovery_paused_since"));
-        recovery.put("paused_detail", state.get("recovery_paused_detail"));
+        boolean paused = (Boolean) recovery.get("paused");
+        recovery.put("paused_since", paused ? state.get("recovery_paused_since") : null);
+        recovery.put("paused_detail", paused ? state.get("recovery_paused_detail") : null);
         doc.put("recovery", recovery);
         doc.put("clients", convertAll(rows));
         return write(doc);
