@@ -779,25 +779,10 @@ class CommandLifecycleTest extends FleetTestSupport {
         }
     }
 
-    private static void assertError(HttpResponse<String> r, int status, String code) {
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
-        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
-        JsonNode body = json(r.body());
-        assertThat(iterable(body.fieldNames())).containsExactlyInAnyOrder("error", "message");
-        assertThat(body.path("error").asText()).isEqualTo(code);
-        assertThat(body.path("message").asText()).isNotBlank();
-    }
-
     private static void assertError409(HttpResponse<String> r, String code) {
         assertThat(r.statusCode()).as(r.body()).isEqualTo(409);
         assertThat(json(r.body()).path("error").asText()).isEqualTo(code);
         assertThat(json(r.body()).path("message").asText()).isNotBlank();
-    }
-
-    private static List<String> iterable(Iterator<String> it) {
-        List<String> out = new ArrayList<>();
-        it.forEachRemaining(out::add);
-        return out;
     }
 
     private static Instant instant(Object value) {

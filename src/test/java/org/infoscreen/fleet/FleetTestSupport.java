@@ -31,6 +31,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -301,6 +302,23 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
     /** @return the number of events of a type for a client */
     protected long events(UUID uuid, String type) {
         return ((Number) scalar("SELECT count(*) FROM client_events WHERE client_uuid = ? AND type = ?", uuid, type)).longValue();
+    }
+
+    /** Asserts a JSON error answer: status, {@code {"error": code, "message": …}} and nothing else. */
+    protected static void assertError(HttpResponse<String> r, int status, String code) {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
+        JsonNode body = json(r.body());
+        assertThat(iterable(body.fieldNames())).containsExactlyInAnyOrder("error", "message");
+        assertThat(body.path("error").asText()).isEqualTo(code);
+        assertThat(body.path("message").asText()).isNotBlank();
+    }
+
+    /** @return the names of an iterator (e.g. a JSON object's field names) as a list */
+    protected static List<String> iterable(Iterator<String> it) {
+        List<String> out = new ArrayList<>();
+        it.forEachRemaining(out::add);
+        return out;
     }
 
     // ---- commands (shared by the command and recovery tests) ---------------------------------

@@ -432,15 +432,6 @@ class RestApiTest extends FleetTestSupport {
         return uuid;
     }
 
-    private static void assertError(HttpResponse<String> r, int status, String code) {
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
-        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
-        JsonNode body = json(r.body());
-        assertThat(iterable(body.fieldNames())).containsExactlyInAnyOrder("error", "message");
-        assertThat(body.path("error").asText()).isEqualTo(code);
-        assertThat(body.path("message").asText()).isNotBlank();
-    }
-
     private static void assertSnakeCase(JsonNode object) {
         assertThat(iterable(object.fieldNames())).allMatch(f -> f.matches("[a-z0-9_]+"), "snake_case");
     }
@@ -463,12 +454,6 @@ class RestApiTest extends FleetTestSupport {
     private static List<Long> idsOf(JsonNode page) {
         List<Long> out = new ArrayList<>();
         page.path("events").forEach(e -> out.add(e.path("id").asLong()));
-        return out;
-    }
-
-    private static List<String> iterable(Iterator<String> it) {
-        List<String> out = new ArrayList<>();
-        it.forEachRemaining(out::add);
         return out;
     }
 

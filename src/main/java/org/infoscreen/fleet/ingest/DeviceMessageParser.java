@@ -10,7 +10,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
@@ -342,9 +341,4 @@ public class DeviceMessageParser {
         }
     }
 
-
-    /** @return the current server time in UTC, the receive time stamped on each message */
-    public static OffsetDateTime now() {
-        return Instant.now().atOffset(ZoneOffset.UTC);
-    }
 }

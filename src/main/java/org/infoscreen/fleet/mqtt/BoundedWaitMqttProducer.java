@@ -9,7 +9,6 @@ import org.eclipse.paho.mqttv5.common.MqttException;
 import org.eclipse.paho.mqttv5.common.MqttMessage;
 import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
 
-import java.util.UUID;
 
 /**
  * MQTT 5 producer (Paho 1.2.5) whose publish never blocks its caller for long: Paho's blocking
@@ -38,9 +37,7 @@ public class BoundedWaitMqttProducer extends DefaultProducer {
     @Override
     protected void doStart() throws Exception {
         super.doStart();
-        PahoMqtt5Configuration config = getEndpoint().getConfiguration();
-        String clientId = config.getClientId() != null ? config.getClientId() : "camel-" + UUID.randomUUID();
-        MqttClient c = new MqttClient(config.getBrokerUrl(), clientId, getEndpoint().persistence());
+        MqttClient c = getEndpoint().newClient();
         c.setTimeToWait(WAIT_MS);
         try {
             c.connect(getEndpoint().connectionOptions());

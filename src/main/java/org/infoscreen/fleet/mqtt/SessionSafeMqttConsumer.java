@@ -18,8 +18,6 @@ import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.time.Instant;
-import java.util.UUID;
 
 /**
  * MQTT 5 consumer (Paho 1.2.5) for a persistent session: the callback is set before connecting,
@@ -32,7 +30,6 @@ public class SessionSafeMqttConsumer extends DefaultConsumer {
     private static final Logger LOG = LoggerFactory.getLogger(SessionSafeMqttConsumer.class);
 
     private volatile MqttClient client;
-    private volatile Instant lastMessageAt;
 
     /**
      * @param endpoint  the endpoint whose configuration (broker, client id, session, QoS) is used
@@ -47,30 +44,19 @@ public class SessionSafeMqttConsumer extends DefaultConsumer {
         return (SessionSafePahoMqtt5Component.SessionSafeEndpoint) super.getEndpoint();
     }
 
-    /** @return when the last message arrived, or {@code null} (for health checks) */
-    public Instant lastMessageAt() {
-        return lastMessageAt;
-    }
-
-    /** @return whether the MQTT client is connected */
-    public boolean isConnected() {
-        MqttClient c = client;
-        return c != null && c.isConnected();
-    }
 
     @Override
     protected void doStart() throws Exception {
         super.doStart();
         PahoMqtt5Configuration config = getEndpoint().getConfiguration();
-        String clientId = config.getClientId() != null ? config.getClientId() : "camel-" + UUID.randomUUID();
-        MqttClient c = new MqttClient(config.getBrokerUrl(), clientId, getEndpoint().persistence());
+        MqttClient c = getEndpoint().newClient();
         c.setManualAcks(config.isManualAcksEnabled());
         c.setCallback(new Callback());
         // assigned before connecting: queued messages arrive while connect() is still returning
         client = c;
         try {
             IMqttToken token = c.connectWithResult(getEndpoint().connectionOptions());
-            LOG.info("MQTT consumer {} connected to {} (session present: {})", clientId, config.getBrokerUrl(),
+            LOG.info("MQTT consumer {} connected to {} (session present: {})", c.getClientId(), config.getBrokerUrl(),
                     token.getSessionPresent());
             subscribe();
         } catch (MqttException e) {
@@ -140,7 +126,6 @@ public class SessionSafeMqttConsumer extends DefaultConsumer {
 
         @Override
         public void messageArrived(String topic, MqttMessage message) {
-            lastMessageAt = Instant.now();
             Exchange exchange = createExchange(message, topic);
             AsyncCallback cb = defaultConsumerCallback(exchange, true);
             getAsyncProcessor().process(exchange, cb);

@@ -10,10 +10,12 @@ import org.apache.camel.component.paho.mqtt5.PahoMqtt5EndpointConfigurer;
 import org.apache.camel.spi.PropertyConfigurer;
 import org.apache.camel.component.paho.mqtt5.PahoMqtt5Configuration;
 import org.apache.camel.component.paho.mqtt5.PahoMqtt5Endpoint;
-import org.eclipse.paho.mqttv5.client.MqttClientPersistence;
+import org.eclipse.paho.mqttv5.client.MqttClient;
+import org.eclipse.paho.mqttv5.common.MqttException;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
 
 import java.util.Map;
+import java.util.UUID;
 
 /**
  * The camel-paho-mqtt5 component with a consumer that does not lose the messages of a resumed
@@ -71,9 +73,15 @@ public class SessionSafePahoMqtt5Component extends PahoMqtt5Component {
             return createMqttConnectionOptions();
         }
 
-        /** @return the client persistence the endpoint configuration asks for */
-        MqttClientPersistence persistence() {
-            return createMqttClientPersistence(getConfiguration());
+        /**
+         * @return a new, unconnected Paho client for the configured broker, with the configured
+         *         client id (a random {@code camel-…} one when none is set) and persistence
+         * @throws MqttException when the broker URL is invalid
+         */
+        MqttClient newClient() throws MqttException {
+            PahoMqtt5Configuration config = getConfiguration();
+            String clientId = config.getClientId() != null ? config.getClientId() : "camel-" + UUID.randomUUID();
+            return new MqttClient(config.getBrokerUrl(), clientId, createMqttClientPersistence(config));
         }
     }
 }
