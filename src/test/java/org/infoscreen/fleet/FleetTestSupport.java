@@ -61,7 +61,8 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
         if (schema == null) {
             String name = getClass().getSimpleName().toLowerCase(Locale.ROOT);
             String run = UUID.randomUUID().toString().substring(0, 8);
-            schema = "t_" + name;
+            // unique per run: two runs of the same class (two checkouts, one database) never collide
+            schema = "t_" + name + "_" + run;
             topicPrefix = "fleettest-" + name + "-" + run;
             clientId = "fleet-" + name + "-" + run;
             httpPort = TestServices.freePort();
@@ -153,6 +154,15 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
             device.disconnect();
             device.close();
         }
+    }
+
+    /** Stops the context and drops this class's schema, so test runs leave no schemas behind. */
+    @AfterAll
+    void dropSchemaAfterClass() {
+        if (context != null) {
+            context.stop();
+        }
+        dropSchema();
     }
 
     // ---- MQTT ---------------------------------------------------------------------------
