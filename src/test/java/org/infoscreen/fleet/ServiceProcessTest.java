@@ -1,0 +1,82 @@
+package org.infoscreen.fleet;
+
+import org.eclipse.paho.mqttv5.client.MqttClient;
+import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
+import org.eclipse.paho.mqttv5.common.MqttMessage;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * {@link ServiceProcess}: the service runs as its own JVM configured by environment variables
+ * only, stores what a display publishes, and dies at once on SIGKILL.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ServiceProcessTest {
+
+    private final String run = UUID.randomUUID().toString().substring(0, 8);
+    private final String schema = "t_serviceprocess_" + run;
+    private final String prefix = "fleettest-serviceprocess-" + run;
+
+    @AfterAll
+    void dropSchema() throws Exception {
+        try (Connection c = DriverManager.getConnection(TestServices.databaseUrl(), "postgres", null);
+             Statement s = c.createStatement()) {
+            s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+        }
+    }
+
+    @Test
+    void serviceProcessStoresAHeartbeatAndDiesOnSigkill() throws Exception {
+        try (ServiceProcess service = ServiceProcess.start(Map.of(
+                "DATABASE_URL", TestServices.databaseUrl(),
+                "DATABASE_SCHEMA", schema,
+                "MQTT_URL", TestServices.mqttUrl(),
+                "MQTT_CLIENT_ID", "fleet-serviceprocess-" + run,
+                "MQTT_TOPIC_PREFIX", prefix,
+                "MQTT_SESSION_EXPIRY_S", "60"))) {
+            service.awaitHealthy(Duration.ofSeconds(90));
+
+            UUID display = UUID.randomUUID();
+            MqttClient device = new MqttClient(TestServices.mqttUrl(), "dev-serviceprocess-" + run, new MemoryPersistence());
+            device.connect();
+            MqttMessage m = new MqttMessage("{}".getBytes(StandardCharsets.UTF_8));
+            m.setQos(1);
+            device.publish(prefix + "/" + display + "/heartbeat", m);
+            device.disconnect();
+            device.close();
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> clientRows(display) == 1);
+
+            assertThat(service.kill()).isEqualTo(137);
+            assertThat(service.isAlive()).isFalse();
+            assertThat(service.status("/observe/health")).isEqualTo(-1);
+        }
+    }
+
+    private long clientRows(UUID uuid) throws Exception {
+        try (Connection c = DriverManager.getConnection(TestServices.databaseUrl(), "postgres", null);
+             PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM " + schema + ".clients WHERE uuid = ?")) {
+            ps.setObject(1, uuid);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        } catch (java.sql.SQLException e) {
+            return -1; // schema not migrated yet
+        }
+    }
+}
