@@ -7,6 +7,6 @@ WITH target AS (
     RETURNING c.uuid
 ), ev AS (
     INSERT INTO client_events (client_uuid, type, detail)
-    SELECT uuid, 'recovery_cleared', jsonb_build_object('requested_by', 'api') FROM cleared
+    SELECT uuid, 'recovery_cleared', jsonb_build_object('requested_by', CAST(:#requested_by AS text)) FROM cleared
 )
 SELECT count(*) AS found FROM target

@@ -10,7 +10,8 @@ WITH target AS (
 ), ev AS (
     INSERT INTO client_events (client_uuid, type, detail)
     SELECT uuid, 'service_failed_cleared',
-           jsonb_build_object('service_failed_at', service_failed_at, 'service_failed_unit', service_failed_unit)
+           jsonb_build_object('service_failed_at', service_failed_at, 'service_failed_unit', service_failed_unit,
+                              'requested_by', CAST(:#requested_by AS text))
     FROM cleared
 )
 SELECT count(*) AS found FROM target

@@ -74,6 +74,22 @@ public class FleetConfiguration implements CamelConfiguration {
     int recoveryBackoffS;
     @PropertyInject(value = "fleet.recovery.command-ttl-s", defaultValue = "300")
     int recoveryCommandTtlS;
+    @PropertyInject(value = "fleet.api.auth-enabled", defaultValue = "true")
+    boolean apiAuthEnabled;
+    @PropertyInject(value = "fleet.api.tokens-file", defaultValue = "")
+    String apiTokensFile;
+    @PropertyInject(value = "fleet.api.bootstrap-token-file", defaultValue = "data/admin-token")
+    String apiBootstrapTokenFile;
+    @PropertyInject(value = "fleet.api.open-paths", defaultValue = "/,/index.html,/favicon.ico,/assets/*")
+    String apiOpenPaths;
+    @PropertyInject(value = "camel.server.max-body-size", defaultValue = "65536")
+    long apiMaxBodyBytes;
+    @PropertyInject(value = "fleet.api.command-rate.per-token", defaultValue = "60")
+    int commandRatePerToken;
+    @PropertyInject(value = "fleet.api.command-rate.per-client", defaultValue = "10")
+    int commandRatePerClient;
+    @PropertyInject(value = "fleet.api.command-rate.period-s", defaultValue = "60")
+    int commandRatePeriodS;
     @PropertyInject(value = "camel.server.host", defaultValue = "0.0.0.0")
     String httpHost;
     @PropertyInject(value = "camel.server.port", defaultValue = "8080")
@@ -107,6 +123,7 @@ public class FleetConfiguration implements CamelConfiguration {
         }, true, true);
         migrate(dataSource);
         context.getRegistry().bind("dataSource", dataSource);
+        configureApiSecurity(context, secrets, dataSource);
 
         String brokerUrl = mqttUrl;
         if (brokerUrl == null || brokerUrl.isBlank()) {
@@ -158,6 +175,21 @@ public class FleetConfiguration implements CamelConfiguration {
             LOG.info("Crash auto-recovery is ON (CRASH_RECOVERY_ENABLED=true)");
         }
         context.getRegistry().bind("commandMessages", new org.infoscreen.fleet.commands.CommandMessages(mapper, topicPrefix));
+    }
+
+    /** REST authentication, roles and limits (docs/api.md, "Authentication"). */
+    private void configureApiSecurity(CamelContext context, Secrets secrets, HikariDataSource dataSource) {
+        var openPaths = new org.infoscreen.fleet.security.OpenPaths(apiOpenPaths);
+        var tokens = apiAuthEnabled
+                ? org.infoscreen.fleet.security.ApiSecurity.tokens(secrets.getInline("API_TOKENS"), apiTokensFile, dataSource,
+                        Path.of(apiBootstrapTokenFile))
+                : null;
+        var security = new org.infoscreen.fleet.security.ApiSecurity(apiAuthEnabled, tokens, openPaths, apiMaxBodyBytes);
+        security.install(context);
+        context.getRegistry().bind("apiSecurity", security);
+        context.getRegistry().bind("apiAuthHealthCheck", new org.infoscreen.fleet.security.ApiAuthHealthCheck(apiAuthEnabled));
+        context.getRegistry().bind("commandRateLimits", new org.infoscreen.fleet.security.CommandRateLimits(
+                commandRatePerToken, commandRatePerClient, commandRatePeriodS));
     }
 
     /**

@@ -96,7 +96,7 @@ class CommandLifecycleTest extends FleetTestSupport {
         assertThat(c.path("status").asText()).isIn("queued", "published");
         assertThat(c.path("origin").asText()).isEqualTo("manual");
         assertThat(c.path("reason").asText()).isEqualTo("frozen screen");
-        assertThat(c.path("requested_by").asText()).isEqualTo("api");
+        assertThat(c.path("requested_by").asText()).isEqualTo(tokenName(org.infoscreen.fleet.security.Role.ADMIN));
         assertThat(c.path("forced").asBoolean()).isFalse();
         Instant created = Instant.parse(c.path("created_at").asText());
         assertThat(created).isBetween(before.minusSeconds(1), Instant.now().plusSeconds(1));
@@ -504,7 +504,7 @@ class CommandLifecycleTest extends FleetTestSupport {
         assertThat(c.path("status").asText()).isEqualTo("cancelled");
         assertThat(c.path("finished_at").isTextual()).isTrue();
         assertThat(commandEvents(id, "command_cancelled")).isEqualTo(1);
-        assertThat(eventDetail(id, "command_cancelled")).containsEntry("from", "published").containsEntry("requested_by", "api");
+        assertThat(eventDetail(id, "command_cancelled")).containsEntry("from", "published").containsEntry("requested_by", tokenName(org.infoscreen.fleet.security.Role.ADMIN));
 
         assertError409(http("POST", "/api/commands/" + id + "/cancel"), "not_cancellable");
         d.ack(id, "accepted");

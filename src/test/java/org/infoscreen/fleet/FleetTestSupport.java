@@ -12,6 +12,8 @@ import org.eclipse.paho.mqttv5.common.MqttException;
 import org.eclipse.paho.mqttv5.common.MqttMessage;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.TestInstance;
+import org.infoscreen.fleet.security.ApiToken;
+import org.infoscreen.fleet.security.Role;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -56,6 +58,8 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
     private int httpPort;
     private HttpClient http;
     private MqttClient device;
+    private Map<Role, String> tokens;
+    private java.nio.file.Path tokensFile;
 
     private synchronized void initIds() {
         if (schema == null) {
@@ -67,7 +71,47 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
             clientId = "fleet-" + name + "-" + run;
             httpPort = TestServices.freePort();
             http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+            tokensFile = writeTestTokens();
         }
+    }
+
+    /**
+     * Known API tokens of this class, one per role (names {@code test-viewer}, {@code test-operator},
+     * {@code test-admin}), in a tokens file the service reads as {@code API_TOKENS_FILE}.
+     */
+    private java.nio.file.Path writeTestTokens() {
+        tokens = new java.util.EnumMap<>(Role.class);
+        StringBuilder lines = new StringBuilder("# test tokens of one test class\n");
+        for (Role role : Role.values()) {
+            String token = ApiToken.newToken();
+            tokens.put(role, token);
+            lines.append(ApiToken.configLine(tokenName(role), role, token)).append('\n');
+        }
+        try {
+            java.nio.file.Path file = java.nio.file.Files.createTempFile("fleet-test-tokens", ".txt");
+            java.nio.file.Files.writeString(file, lines);
+            file.toFile().deleteOnExit();
+            return file;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** @return the name of this class's test token with {@code role}: {@code test-<role>} (its {@code requested_by}) */
+    protected static String tokenName(Role role) {
+        return "test-" + role.id();
+    }
+
+    /** @return the plaintext of this class's test token with {@code role} */
+    protected String token(Role role) {
+        initIds();
+        return tokens.get(role);
+    }
+
+    /** @return the tokens file this class's service reads ({@code fleet.api.tokens-file}) */
+    protected java.nio.file.Path tokensFile() {
+        initIds();
+        return tokensFile;
     }
 
     /** @return this class's database schema */
@@ -117,6 +161,10 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
         p.setProperty("camel.management.port", String.valueOf(httpPort));
         p.setProperty("camel.server.host", "127.0.0.1");
         p.setProperty("fleet.liveness.sweep-interval-ms", "300");
+        p.setProperty("fleet.api.tokens-file", tokensFile.toString());
+        // tests create many commands quickly; RateLimitTest sets its own limits
+        p.setProperty("fleet.api.command-rate.per-token", "100000");
+        p.setProperty("fleet.api.command-rate.per-client", "100000");
         p.putAll(extraProperties());
         camelContextConfiguration.withUseOverridePropertiesWithPropertiesComponent(p);
     }
@@ -211,36 +259,59 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
 
     // ---- HTTP ---------------------------------------------------------------------------
 
-    /** Sends a request to the service and returns the response (body as text). */
+    /** Sends a request as admin (this class's admin token) and returns the response (body as text). */
     protected HttpResponse<String> http(String method, String path) {
-        try {
-            HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort() + path))
-                    .timeout(Duration.ofSeconds(10))
-                    .method(method, HttpRequest.BodyPublishers.noBody())
-                    .build();
-            initIds();
-            return http.send(request, HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return request(method, path, null, token(Role.ADMIN), Map.of());
     }
 
     /**
-     * POSTs a JSON body ({@code Content-Type: application/json}) to the service and returns the
+     * POSTs a JSON body ({@code Content-Type: application/json}) as admin and returns the
      * response (body as text).
      */
     protected HttpResponse<String> httpPost(String path, String jsonBody) {
+        return request("POST", path, jsonBody, token(Role.ADMIN), Map.of());
+    }
+
+    /** Sends a request with this class's token of {@code role}. */
+    protected HttpResponse<String> httpAs(Role role, String method, String path) {
+        return request(method, path, null, token(role), Map.of());
+    }
+
+    /** POSTs a JSON body with this class's token of {@code role}. */
+    protected HttpResponse<String> httpPostAs(Role role, String path, String jsonBody) {
+        return request("POST", path, jsonBody, token(role), Map.of());
+    }
+
+    /** Sends a request without an {@code Authorization} header. */
+    protected HttpResponse<String> httpWithoutToken(String method, String path) {
+        return request(method, path, null, null, Map.of());
+    }
+
+    /**
+     * Sends a request.
+     *
+     * @param method  HTTP method
+     * @param path    path and query
+     * @param body    JSON body ({@code Content-Type: application/json}), or null for none
+     * @param token   bearer token, or null for no {@code Authorization} header
+     * @param headers further request headers
+     * @return the response, body as text
+     */
+    protected HttpResponse<String> request(String method, String path, String body, String token, Map<String, String> headers) {
         try {
             initIds();
-            HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort() + path))
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort() + path))
                     .timeout(Duration.ofSeconds(10))
-                    .header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(jsonBody, StandardCharsets.UTF_8))
-                    .build();
-            return http.send(request, HttpResponse.BodyHandlers.ofString());
+                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                            : HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+            if (body != null) {
+                b.header("Content-Type", "application/json");
+            }
+            if (token != null) {
+                b.header("Authorization", "Bearer " + token);
+            }
+            headers.forEach(b::header);
+            return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
             throw new IllegalStateException(e);
         } catch (InterruptedException e) {

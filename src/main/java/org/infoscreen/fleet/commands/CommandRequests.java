@@ -44,12 +44,13 @@ public class CommandRequests {
     /**
      * @param body       request body (JSON object)
      * @param clientUuid the client the command is for
+     * @param principal  name of the API token that asks ({@code fleetPrincipal}), recorded as {@code requested_by}
      * @return named SQL parameters of {@code create-command.sql}: {@code id} (new command id),
      *         {@code clientUuid}, {@code action}, {@code reason}, {@code ttl_s}, {@code force},
      *         {@code origin} ({@code manual}), {@code requested_by}, {@code lockout_s}
      * @throws ApiException 400 {@code invalid_body}, {@code unknown_action}, {@code invalid_ttl}
      */
-    public Map<String, Object> parse(String body, UUID clientUuid) {
+    public Map<String, Object> parse(String body, UUID clientUuid, String principal) {
         JsonNode json;
         try {
             json = body == null || body.isBlank() ? null
@@ -115,7 +116,7 @@ public class CommandRequests {
         p.put("ttl_s", ttl);
         p.put("force", force);
         p.put("origin", "manual");
-        p.put("requested_by", "api");
+        p.put("requested_by", principal == null || principal.isEmpty() ? "anonymous" : principal);
         p.put("clientUuid", clientUuid);
         p.put("lockout_s", lockoutS);
         return p;

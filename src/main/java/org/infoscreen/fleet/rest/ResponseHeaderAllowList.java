@@ -10,11 +10,14 @@ import java.util.Set;
  * Header filter for the HTTP server: only an allow-list of headers leaves in a response, so no
  * request header (Authorization, Cookie) or query parameter is ever echoed back — also not by
  * routes Camel generates itself, such as the OpenAPI document. Incoming headers are filtered as
- * by the component's own strategy.
+ * by the component's own strategy, and the headers that carry the authenticated principal
+ * ({@code fleetPrincipal}, {@code fleetRole}) are dropped when a client sends them as a header,
+ * query parameter or form field: only the authentication sets them.
  */
 public class ResponseHeaderAllowList implements HeaderFilterStrategy {
 
     private static final Set<String> ALLOWED = Set.of("content-type", "retry-after", "location", "cache-control");
+    private static final Set<String> SET_BY_SERVICE_ONLY = Set.of("fleetprincipal", "fleetrole");
 
     private final HeaderFilterStrategy inbound;
 
@@ -30,6 +33,9 @@ public class ResponseHeaderAllowList implements HeaderFilterStrategy {
 
     @Override
     public boolean applyFilterToExternalHeaders(String headerName, Object headerValue, Exchange exchange) {
+        if (headerName != null && SET_BY_SERVICE_ONLY.contains(headerName.toLowerCase(Locale.ROOT))) {
+            return true;
+        }
         return inbound != null && inbound.applyFilterToExternalHeaders(headerName, headerValue, exchange);
     }
 }

@@ -21,6 +21,16 @@ public final class Secrets {
     }
 
     /**
+     * @param name variable name
+     * @return the value of {@code NAME} itself, or {@code null} when unset or empty (for secrets
+     *         whose {@code NAME_FILE} form is handled by the caller, e.g. a file that is re-read)
+     */
+    public String getInline(String name) {
+        String direct = env.get(name);
+        return direct == null || direct.isEmpty() ? null : direct;
+    }
+
+    /**
      * @param name variable name, e.g. {@code MQTT_PASSWORD}
      * @return the secret, or {@code null} when neither {@code NAME} nor {@code NAME_FILE} is set
      * @throws UncheckedIOException when {@code NAME_FILE} names an unreadable file (the message names the variable, not the value)
