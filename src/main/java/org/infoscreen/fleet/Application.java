@@ -1,6 +1,7 @@
 package org.infoscreen.fleet;
 
 import org.apache.camel.main.Main;
+import org.infoscreen.fleet.cli.FleetCommand;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -8,10 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Entry point: {@code java -jar target/infoscreen-fleet.jar}. Loads the YAML routes from the
- * directory named by {@code FLEET_ROUTES_DIR} (default {@code routes} in the working directory,
- * so an operator can change a route without rebuilding); falls back to the copy packaged in the
- * jar when that directory does not exist.
+ * Entry point: {@code java -jar target/infoscreen-fleet.jar [subcommand]}. Without a subcommand
+ * it runs the service; subcommands ({@code token}, ...) are listed in {@link FleetCommand}.
  */
 public final class Application {
 
@@ -21,10 +20,26 @@ public final class Application {
     }
 
     /**
-     * @param args command-line arguments passed on to Camel Main
+     * @param args a subcommand and its options, or arguments for Camel Main
      * @throws Exception when the service cannot start
      */
     public static void main(String[] args) throws Exception {
+        int exit = FleetCommand.commandLine().execute(args);
+        if (exit != 0) {
+            System.exit(exit);
+        }
+    }
+
+    /**
+     * Runs the service until it is stopped. Loads the YAML routes from the directory named by
+     * {@code FLEET_ROUTES_DIR} (default {@code routes} in the working directory, so an operator can
+     * change a route without rebuilding); falls back to the copy packaged in the jar when that
+     * directory does not exist.
+     *
+     * @param args arguments passed on to Camel Main
+     * @throws Exception when the service cannot start
+     */
+    public static void runService(String[] args) throws Exception {
         Main main = new Main();
         main.configure().withRoutesIncludePattern(routesIncludePattern(System.getenv("FLEET_ROUTES_DIR")));
         main.run(args);
