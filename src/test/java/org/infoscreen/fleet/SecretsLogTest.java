@@ -28,14 +28,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Secrets never leave the service (issue #5, item 7): the service runs as its own JVM, as in
- * production, with known values for the database password, the MQTT password (from
+ * Secrets never leave the service (issue #5, item 7): the service runs as its own JVM
+ * ({@link ServiceProcess}), configured by the environment as in production, with known values for the database password, the MQTT password (from
  * {@code MQTT_PASSWORD_FILE}) and two API tokens (from {@code API_TOKENS_FILE}), and with
  * {@code LOG_LEVEL=DEBUG} so Camel logs everything it logs at DEBUG. After a session of requests
  * (good ones, refused ones, errors, a command published over MQTT with the password), none of the
@@ -53,17 +52,14 @@ class SecretsLogTest {
     private final String run = UUID.randomUUID().toString().substring(0, 8);
     private final String schema = "t_secretslogtest_" + run;
     private final String prefix = "fleettest-secrets-" + run;
-    private final int port = TestServices.freePort();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final List<HttpResponse<String>> answers = java.util.Collections.synchronizedList(new ArrayList<>());
     private Path dir;
-    private Path log;
-    private Process service;
+    private ServiceProcess service;
 
     @BeforeAll
     void startService() throws Exception {
         dir = Files.createTempDirectory("fleet-secrets");
-        log = dir.resolve("service.log");
         Path mqttPasswordFile = dir.resolve("mqtt-password");
         Files.writeString(mqttPasswordFile, mqttPassword + "\n");
         Path tokensFile = dir.resolve("api-tokens");
@@ -83,34 +79,15 @@ class SecretsLogTest {
         env.put("MQTT_TOPIC_PREFIX", prefix);
         env.put("MQTT_SESSION_EXPIRY_S", "60");
         env.put("API_TOKENS_FILE", tokensFile.toString());
-        env.put("HTTP_HOST", "127.0.0.1");
-        env.put("HTTP_PORT", String.valueOf(port));
         env.put("LOG_LEVEL", "DEBUG");
-        env.put("COMMAND_SWEEP_INTERVAL_MS", "1000");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Application.class.getName())
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile());
-        pb.environment().keySet().removeIf(k -> k.startsWith("API_") || k.startsWith("MQTT_") || k.startsWith("DATABASE_"));
-        pb.environment().putAll(env);
-        service = pb.start();
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(250)).until(() -> {
-            assertThat(service.isAlive()).as("service exited: %s", tail()).isTrue();
-            try {
-                return get("/api/whoami", adminToken).statusCode() == 200;
-            } catch (IllegalStateException e) {
-                return false;
-            }
-        });
+        service = ServiceProcess.start(env).awaitHealthy(Duration.ofSeconds(90));
+        await().atMost(Duration.ofSeconds(30)).until(() -> get("/api/whoami", adminToken).statusCode() == 200);
     }
 
     @AfterAll
     void stopService() throws Exception {
-        if (service != null && service.isAlive()) {
-            service.destroy();
-            if (!service.waitFor(30, TimeUnit.SECONDS)) {
-                service.destroyForcibly();
-            }
+        if (service != null) {
+            service.close();
         }
         try (Connection c = DriverManager.getConnection(TestServices.databaseUrl(), "postgres", null);
              Statement s = c.createStatement()) {
@@ -160,9 +137,8 @@ class SecretsLogTest {
         assertThat(health.statusCode()).isEqualTo(200);
         assertThat(get("/observe/metrics", viewerToken).statusCode()).isEqualTo(200);
 
-        service.destroy();
-        assertThat(service.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        String logged = Files.readString(log);
+        service.stop(Duration.ofSeconds(30));
+        String logged = service.log();
         assertThat(logged).as("Camel logged at DEBUG").contains(" DEBUG ").contains("Vert.x HttpServer started");
 
         for (String secret : List.of(dbPassword, mqttPassword, adminToken, viewerToken, nearMiss)) {
@@ -180,7 +156,7 @@ class SecretsLogTest {
     }
 
     private HttpResponse<String> send(String method, String path, String body, String token) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(service.baseUrl() + path))
                 .timeout(Duration.ofSeconds(10))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (body != null) {
@@ -198,15 +174,6 @@ class SecretsLogTest {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
-        }
-    }
-
-    private String tail() {
-        try {
-            String s = Files.readString(log);
-            return s.substring(Math.max(0, s.length() - 4000));
-        } catch (IOException e) {
-            return e.toString();
         }
     }
 }

@@ -33,18 +33,22 @@ public final class ServiceProcess implements AutoCloseable {
     private final Process process;
     private final int httpPort;
     private final Path logFile;
+    private final String adminToken;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-    private ServiceProcess(Process process, int httpPort, Path logFile) {
+    private ServiceProcess(Process process, int httpPort, Path logFile, String adminToken) {
         this.process = process;
         this.httpPort = httpPort;
         this.logFile = logFile;
+        this.adminToken = adminToken;
     }
 
     /**
      * Starts the service. {@code HTTP_PORT} is chosen free unless {@code env} sets it;
-     * {@code HTTP_HOST} defaults to {@code 127.0.0.1}. The test JVM's environment is inherited,
-     * {@code env} wins.
+     * {@code HTTP_HOST} defaults to {@code 127.0.0.1}. Unless {@code env} configures API tokens
+     * (or switches authentication off), {@code API_TOKENS} holds one admin token ({@link #adminToken()}),
+     * and a bootstrap admin token would go to a temporary file, never to the checkout's
+     * {@code data/admin-token}. The test JVM's environment is inherited, {@code env} wins.
      *
      * @param env environment variables of the service (e.g. {@code DATABASE_URL}, {@code DATABASE_SCHEMA},
      *            {@code MQTT_URL}, {@code MQTT_CLIENT_ID}, {@code MQTT_TOPIC_PREFIX})
@@ -55,8 +59,15 @@ public final class ServiceProcess implements AutoCloseable {
         e.putIfAbsent("HTTP_PORT", String.valueOf(TestServices.freePort()));
         e.putIfAbsent("HTTP_HOST", "127.0.0.1");
         int port = Integer.parseInt(e.get("HTTP_PORT"));
+        String adminToken = null;
+        if (!e.containsKey("API_TOKENS") && !e.containsKey("API_TOKENS_FILE") && !"false".equals(e.get("API_AUTH_ENABLED"))) {
+            adminToken = org.infoscreen.fleet.security.ApiToken.newToken();
+            e.put("API_TOKENS", org.infoscreen.fleet.security.ApiToken.configLine("test-admin",
+                    org.infoscreen.fleet.security.Role.ADMIN, adminToken));
+        }
         try {
             Path logFile = Files.createTempFile("fleet-service-" + port + "-", ".log");
+            e.putIfAbsent("API_BOOTSTRAP_TOKEN_FILE", logFile.resolveSibling(logFile.getFileName() + ".admin-token").toString());
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             // the surefire class path (a manifest-only jar naming every entry also works with -cp)
             ProcessBuilder pb = new ProcessBuilder(List.of(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
@@ -65,7 +76,7 @@ public final class ServiceProcess implements AutoCloseable {
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
             pb.environment().putAll(e);
-            return new ServiceProcess(pb.start(), port, logFile);
+            return new ServiceProcess(pb.start(), port, logFile, adminToken);
         } catch (IOException ex) {
             throw new IllegalStateException("cannot start the service process", ex);
         }
@@ -103,6 +114,14 @@ public final class ServiceProcess implements AutoCloseable {
             Thread.currentThread().interrupt();
             return -1;
         }
+    }
+
+    /**
+     * @return the admin API token this process accepts ({@code test-admin}), or null when the
+     *         caller configured the tokens
+     */
+    public String adminToken() {
+        return adminToken;
     }
 
     /** @return {@code http://127.0.0.1:<port>} */
