@@ -77,4 +77,19 @@ class BootstrapTokenTest extends FleetTestSupport {
         assertThat(again.name()).isEqualTo("bootstrap-admin");
         assertThat(other).doesNotExist();
     }
+
+    @Test
+    void aNewDatabaseAdoptsTheTokenInTheFileInsteadOfWritingANewOne() throws Exception {
+        String token = Files.readString(FILE).strip();
+        byte[] before = (byte[]) scalar("SELECT token_sha256 FROM api_bootstrap_token");
+        try {
+            update("DELETE FROM api_bootstrap_token");
+            ApiToken adopted = BootstrapAdminToken.ensure(dataSource(), FILE);
+            assertThat(adopted.matches(ApiToken.hash(token))).isTrue();
+            assertThat(Files.readString(FILE).strip()).isEqualTo(token);
+            assertThat((byte[]) scalar("SELECT token_sha256 FROM api_bootstrap_token")).isEqualTo(ApiToken.hash(token));
+        } finally {
+            update("UPDATE api_bootstrap_token SET token_sha256 = ?", (Object) before);
+        }
+    }
 }

@@ -22,7 +22,10 @@ import java.sql.SQLException;
  * creates one admin token so the service is usable at once and never open. Only its SHA-256 is
  * kept (table {@code api_bootstrap_token}, shared by every instance on the database); the
  * plaintext is written once, at creation, to a file with mode 600 whose path — never the value —
- * is logged. Later starts accept the same token until API tokens are configured.
+ * is logged. Later starts accept the same token until API tokens are configured. A database
+ * without the row (a new or reset database) adopts the token already in the file, so one
+ * development checkout keeps one token across databases; a file that does not hold this
+ * database's token is reported at WARN.
  */
 public final class BootstrapAdminToken {
 
@@ -46,14 +49,20 @@ public final class BootstrapAdminToken {
             c.setAutoCommit(false);
             try {
                 ApiToken existing = read(c);
+                String inFile = readToken(file);
                 if (existing != null) {
                     c.commit();
+                    if (inFile != null && !existing.matches(ApiToken.hash(inFile))) {
+                        LOG.warn("{} does not hold the bootstrap admin token of this database (it belongs to another one); "
+                                + "configure API tokens, or use the token written when this database was new", file.toAbsolutePath());
+                    }
                     LOG.info("No API tokens configured (API_TOKENS, API_TOKENS_FILE): the bootstrap admin token is accepted "
                             + "(its plaintext was written at creation to {}{})", file.toAbsolutePath(),
                             Files.exists(file) ? "" : ", since removed");
                     return existing;
                 }
-                String token = ApiToken.newToken();
+                boolean adopt = inFile != null;
+                String token = adopt ? inFile : ApiToken.newToken();
                 ApiToken created = new ApiToken(NAME, Role.ADMIN, ApiToken.hash(token));
                 try (PreparedStatement ps = c.prepareStatement(
                         "INSERT INTO api_bootstrap_token (name, token_sha256) VALUES (?, ?) ON CONFLICT DO NOTHING")) {
@@ -68,6 +77,11 @@ public final class BootstrapAdminToken {
                         return other;
                     }
                 }
+                if (adopt) {
+                    c.commit();
+                    LOG.info("No API tokens configured: this new database adopted the bootstrap admin token in {}", file.toAbsolutePath());
+                    return created;
+                }
                 writeOwnerOnly(file, token);
                 c.commit();
                 LOG.warn("No API tokens configured (API_TOKENS, API_TOKENS_FILE): created the bootstrap admin token and "
@@ -81,6 +95,19 @@ public final class BootstrapAdminToken {
             }
         } catch (SQLException e) {
             throw new IllegalStateException("cannot read or create the bootstrap admin token in the database", e);
+        }
+    }
+
+    /** @return the token in {@code file} when it holds one ({@code fleet_...}), else null */
+    private static String readToken(Path file) {
+        try {
+            if (!Files.isRegularFile(file)) {
+                return null;
+            }
+            String t = Files.readString(file, StandardCharsets.UTF_8).strip();
+            return t.matches("fleet_[A-Za-z0-9_-]{43}") ? t : null;
+        } catch (IOException e) {
+            return null;
         }
     }
 
