@@ -113,6 +113,11 @@ class ApiAuthenticationTest extends FleetTestSupport {
         assertThat(wrong.headers().firstValue("WWW-Authenticate")).hasValueSatisfying(v -> assertThat(v).contains("error=\"invalid_token\""));
         // the scheme is case-insensitive (RFC 7235)
         assertThat(request("GET", "/api/clients", null, null, Map.of("Authorization", "bearer " + good)).statusCode()).isEqualTo(200);
+
+        // refusals are counted by reason
+        String metrics = httpAs(Role.VIEWER, "GET", "/observe/metrics").body();
+        assertThat(metrics).containsPattern("fleet_api_requests_refused_total\\{[^}]*reason=\"invalid_token\"[^}]*} [1-9]")
+                .containsPattern("fleet_api_requests_refused_total\\{[^}]*reason=\"missing_token\"[^}]*} [1-9]");
     }
 
     // ---- roles -----------------------------------------------------------------------------

@@ -135,6 +135,8 @@ class SecretsLogTest {
         assertThat(openapi.statusCode()).isEqualTo(200);
         HttpResponse<String> health = get("/observe/health", null);
         assertThat(health.statusCode()).isEqualTo(200);
+        assertThat(get("/observe/health?data=true", null).statusCode()).isEqualTo(200);
+        assertThat(get("/observe/health/ready", null).statusCode()).isIn(200, 503);
         assertThat(get("/observe/metrics", viewerToken).statusCode()).isEqualTo(200);
 
         service.stop(Duration.ofSeconds(30));

@@ -32,18 +32,23 @@ public final class ApiAccessHandler implements AuthenticationHandler {
     private final Supplier<TokenStore> tokens;
     private final OpenPaths openPaths;
     private final AtomicReference<OperationRoles> roles;
+    private final java.util.function.Consumer<String> refused;
 
     /**
      * @param enabled   whether tokens are required
      * @param tokens    the tokens in force (looked up per request, so the store can be set after start-up)
      * @param openPaths paths open without a token
      * @param roles     the role table, replaced when the REST DSL is (re)loaded
+     * @param refused   told the reason of each refusal ({@code missing_token}, {@code invalid_token},
+     *                  {@code forbidden}), e.g. to count it; runs on the event loop, must not block
      */
-    public ApiAccessHandler(boolean enabled, Supplier<TokenStore> tokens, OpenPaths openPaths, AtomicReference<OperationRoles> roles) {
+    public ApiAccessHandler(boolean enabled, Supplier<TokenStore> tokens, OpenPaths openPaths, AtomicReference<OperationRoles> roles,
+                            java.util.function.Consumer<String> refused) {
         this.enabled = enabled;
         this.tokens = tokens;
         this.openPaths = openPaths;
         this.roles = roles;
+        this.refused = refused;
     }
 
     @Override
@@ -61,6 +66,7 @@ public final class ApiAccessHandler implements AuthenticationHandler {
         }
         String presented = bearer(ctx.request().getHeader("Authorization"));
         if (presented == null) {
+            refused.accept("missing_token");
             unauthorized(ctx, "Bearer realm=\"infoscreen-fleet\"",
                     "this endpoint needs an API token: send 'Authorization: Bearer <token>'");
             return;
@@ -68,12 +74,14 @@ public final class ApiAccessHandler implements AuthenticationHandler {
         TokenStore store = tokens.get();
         Optional<ApiToken> token = store == null ? Optional.empty() : store.authenticate(presented);
         if (token.isEmpty()) {
+            refused.accept("invalid_token");
             unauthorized(ctx, "Bearer realm=\"infoscreen-fleet\", error=\"invalid_token\"", "the API token is not valid");
             return;
         }
         Role required = roles.get().required(method, path);
         ApiToken t = token.get();
         if (!t.role().includes(required)) {
+            refused.accept("forbidden");
             ErrorResponses.send(ctx, 403, "forbidden", "this operation needs the " + required.id() + " role; token '"
                     + t.name() + "' has the " + t.role().id() + " role");
             return;

@@ -34,6 +34,7 @@ public class ApiSecurity {
     private final long maxBodyBytes;
     private final AtomicReference<OperationRoles> roles = new AtomicReference<>(OperationRoles.adminOnly());
     private volatile boolean installed;
+    private volatile io.micrometer.core.instrument.MeterRegistry meters;
 
     /**
      * @param enabled      whether tokens are required ({@code API_AUTH_ENABLED})
@@ -105,6 +106,8 @@ public class ApiSecurity {
                     addAccessHandler(context);
                 } else if (event instanceof CamelEvent.CamelContextStartedEvent) {
                     installErrorHandlers(context);
+                    meters = context.getRegistry().findByType(io.micrometer.core.instrument.MeterRegistry.class).stream()
+                            .findFirst().orElse(null);
                 } else if (event instanceof CamelEvent.RouteAddedEvent && installed) {
                     refreshRoles(context);
                 }
@@ -112,14 +115,27 @@ public class ApiSecurity {
         });
     }
 
+    /** Counts a refused request: metric {@code fleet_api_requests_refused_total{reason}}. */
+    private void refused(String reason) {
+        var m = meters;
+        if (m != null) {
+            m.counter("fleet.api.requests.refused", "reason", reason).increment();
+        }
+    }
+
     private void addAccessHandler(CamelContext context) {
         MainHttpServer server = context.hasService(MainHttpServer.class);
         if (server == null) {
             throw new IllegalStateException("the HTTP server (camel.server.enabled) is missing: REST authentication cannot be installed");
         }
+        var management = context.hasService(org.apache.camel.component.platform.http.main.ManagementHttpServer.class);
+        if (management != null && management.getPort() != server.getPort()) {
+            // the access handler guards one server; a second one would serve metrics without it
+            throw new IllegalStateException("camel.management.port must equal camel.server.port (HTTP_PORT)");
+        }
         VertxPlatformHttpServerConfiguration configuration = server.getConfiguration();
         AuthenticationConfig auth = configuration.getAuthenticationConfig();
-        ApiAccessHandler handler = new ApiAccessHandler(enabled, () -> tokens, openPaths, roles);
+        ApiAccessHandler handler = new ApiAccessHandler(enabled, () -> tokens, openPaths, roles, this::refused);
         AuthenticationConfig.AuthenticationConfigEntry entry = new AuthenticationConfig.AuthenticationConfigEntry();
         // one entry for every path; added before the server's own routes, so it runs first
         entry.setPath("/*");
