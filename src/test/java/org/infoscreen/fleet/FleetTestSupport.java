@@ -44,7 +44,10 @@ import java.util.UUID;
  * Base of the service tests: one Camel context per test class, started from the real
  * {@code routes/} folder and {@code application.properties}, against real PostgreSQL and MQTT
  * (see {@link TestServices}). Each class gets its own database schema, topic prefix, MQTT client
- * id and HTTP port, so classes never see each other's data.
+ * id and HTTP port, so classes never see each other's data, and its own API tokens, one per role
+ * ({@link #token(Role)}): {@link #http} and {@link #httpPost} send the admin token,
+ * {@link #httpAs}/{@link #httpPostAs} another role's, {@link #httpWithoutToken} none, and
+ * {@link #request} anything. Command rate limits are off unless a class sets them.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class FleetTestSupport extends CamelMainTestSupport {
