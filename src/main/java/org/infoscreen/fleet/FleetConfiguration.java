@@ -21,7 +21,21 @@ import org.infoscreen.fleet.support.ServiceClock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.infoscreen.fleet.mqtt.MqttConnectionHealthCheck;
+import org.infoscreen.fleet.mqtt.MqttConnectionMonitor;
+import org.infoscreen.fleet.mqtt.MqttSecurity;
+import org.infoscreen.fleet.mqtt.SessionSafePahoMqtt5Component;
+import org.infoscreen.fleet.tls.CertificateExpiryHealthCheck;
+import org.infoscreen.fleet.tls.CertificateExpiryMonitor;
+
+import java.net.URI;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Binds everything the routes use: the PostgreSQL pool (migrated by Flyway before any route
@@ -54,6 +68,22 @@ public class FleetConfiguration implements CamelConfiguration {
     String embeddedMqttBind;
     @PropertyInject(value = "fleet.embedded.mqtt.data-dir", defaultValue = "data/mqtt")
     String embeddedMqttDir;
+    @PropertyInject(value = "fleet.mqtt.user", defaultValue = "")
+    String mqttUser;
+    @PropertyInject(value = "fleet.mqtt.password-file", defaultValue = "")
+    String mqttPasswordFile;
+    @PropertyInject(value = "fleet.mqtt.tls.enabled", defaultValue = "false")
+    boolean mqttTlsEnabled;
+    @PropertyInject(value = "fleet.mqtt.tls.ca-cert", defaultValue = "")
+    String mqttTlsCaCert;
+    @PropertyInject(value = "fleet.mqtt.tls.certfile", defaultValue = "")
+    String mqttTlsCertFile;
+    @PropertyInject(value = "fleet.mqtt.tls.keyfile", defaultValue = "")
+    String mqttTlsKeyFile;
+    @PropertyInject(value = "fleet.mqtt.tls.insecure", defaultValue = "false")
+    boolean mqttTlsInsecure;
+    @PropertyInject(value = "fleet.mqtt.tls.expiry-warn-days", defaultValue = "30")
+    int tlsExpiryWarnDays;
     @PropertyInject(value = "fleet.mqtt.topic-prefix", defaultValue = "infoscreen")
     String topicPrefix;
     @PropertyInject(value = "fleet.mqtt.max-payload-bytes", defaultValue = "65536")
@@ -126,30 +156,45 @@ public class FleetConfiguration implements CamelConfiguration {
         configureApiSecurity(context, secrets, dataSource);
 
         String brokerUrl = mqttUrl;
+        boolean tls = mqttTlsEnabled || (brokerUrl != null && MqttSecurity.tlsScheme(brokerUrl));
         if (brokerUrl == null || brokerUrl.isBlank()) {
+            if (tls) {
+                throw new IllegalStateException("MQTT_TLS_ENABLED=true needs MQTT_URL: the embedded development broker has no TLS listener");
+            }
             EmbeddedBroker broker = EmbeddedBroker.start(Path.of(embeddedMqttDir), embeddedMqttBind, embeddedMqttPort);
             context.addService(broker, true, true);
             brokerUrl = broker.brokerUrl();
             LOG.info("MQTT mode: embedded broker; displays connect to mqtt://<this-host>:{} (topic prefix '{}')",
                     embeddedMqttPort, topicPrefix);
         } else {
-            LOG.info("MQTT mode: external broker at {} (topic prefix '{}')", redactUrl(brokerUrl), topicPrefix);
+            brokerUrl = MqttSecurity.brokerUrl(brokerUrl, tls);
+            LOG.info("MQTT mode: external broker at {} (topic prefix '{}', {})", redactUrl(brokerUrl), topicPrefix,
+                    !tls ? "no TLS" : mqttTlsCertFile.isBlank() ? "TLS" : "mutual TLS with a client certificate");
         }
         properties.addOverrideProperty("fleet.mqtt.broker-url", brokerUrl);
-        String mqttPassword = secrets.get("MQTT_PASSWORD");
-        if (mqttPassword != null) {
-            properties.addOverrideProperty("fleet.mqtt.password", mqttPassword);
-        }
+        properties.addOverrideProperty("fleet.mqtt.tls.active", String.valueOf(tls));
+        MqttSecurity mqttSecurity = mqttSecurity(tls);
+        ServiceClock clock = new ServiceClock();
+        MeterRegistry meters = meterRegistry(context);
+        MqttConnectionMonitor connectionMonitor = new MqttConnectionMonitor(meters, Clock.systemUTC());
+        context.getRegistry().bind("mqttConnectionHealthCheck",
+                new MqttConnectionHealthCheck(connectionMonitor, mqttSecurity, Clock.systemUTC()));
+        context.getRegistry().bind("certificateMonitor", certificateMonitor(mqttSecurity, brokerUrl, meters));
+        context.getRegistry().bind("certificateHealthCheck",
+                new CertificateExpiryHealthCheck(context.getRegistry().lookupByNameAndType("certificateMonitor", CertificateExpiryMonitor.class)));
 
         var http = context.getComponent("platform-http", org.apache.camel.component.platform.http.PlatformHttpComponent.class);
         http.setHeaderFilterStrategy(new org.infoscreen.fleet.rest.ResponseHeaderAllowList(http.getHeaderFilterStrategy()));
 
-        // standard paho-mqtt5 URIs, with a consumer that keeps the messages of a resumed session
-        context.addComponent("paho-mqtt5", new org.infoscreen.fleet.mqtt.SessionSafePahoMqtt5Component());
+        // standard paho-mqtt5 URIs, with a consumer that keeps the messages of a resumed session and
+        // connections that apply user, password and TLS afresh to every (re)connect
+        SessionSafePahoMqtt5Component mqtt = new SessionSafePahoMqtt5Component();
+        mqtt.setSecurity(mqttSecurity);
+        mqtt.setConnectionMonitor(connectionMonitor);
+        context.addComponent("paho-mqtt5", mqtt);
 
         ObjectMapper mapper = Json.mapper();
         context.getRegistry().bind("jsonMapper", mapper);
-        ServiceClock clock = new ServiceClock();
         context.getRegistry().bind("serviceClock", clock);
         context.getManagementStrategy().addEventNotifier(new org.apache.camel.support.SimpleEventNotifierSupport() {
             @Override
@@ -190,6 +235,64 @@ public class FleetConfiguration implements CamelConfiguration {
         context.getRegistry().bind("apiAuthHealthCheck", new org.infoscreen.fleet.security.ApiAuthHealthCheck(apiAuthEnabled));
         context.getRegistry().bind("commandRateLimits", new org.infoscreen.fleet.security.CommandRateLimits(
                 commandRatePerToken, commandRatePerClient, commandRatePeriodS));
+    }
+
+    /**
+     * User name, password source and TLS files of the service's MQTT clients. {@code MQTT_PASSWORD}
+     * comes from the environment; otherwise the file named by {@code MQTT_PASSWORD_FILE} is read
+     * at every connection attempt (rotation). Logs one loud WARN when host name verification is off.
+     */
+    private MqttSecurity mqttSecurity(boolean tls) {
+        Map<String, String> source = new HashMap<>();
+        String direct = System.getenv("MQTT_PASSWORD");
+        if (direct != null) {
+            source.put("MQTT_PASSWORD", direct);
+        }
+        source.put("MQTT_PASSWORD_FILE", mqttPasswordFile);
+        Secrets passwords = new Secrets(source);
+        MqttSecurity security = new MqttSecurity(mqttUser, () -> passwords.get("MQTT_PASSWORD"), tls,
+                path(mqttTlsCaCert), path(mqttTlsCertFile), path(mqttTlsKeyFile), mqttTlsInsecure);
+        security.validate();
+        if (!tls && (security.caCert() != null || security.certFile() != null)) {
+            LOG.warn("MQTT_TLS_CA_CERT / MQTT_TLS_CERTFILE are set but TLS is off (MQTT_TLS_ENABLED=false): they are not used");
+        }
+        if (security.insecure()) {
+            LOG.warn("!!! MQTT_TLS_INSECURE=true: the broker's host name is NOT verified against its certificate. Any "
+                    + "holder of a certificate from the trusted CA can pose as the broker. For diagnosis only, never in production !!!");
+        }
+        if (tls && security.caCert() == null) {
+            LOG.info("MQTT TLS: no MQTT_TLS_CA_CERT, the broker certificate is validated against the JVM's default trust store");
+        }
+        return security;
+    }
+
+    private CertificateExpiryMonitor certificateMonitor(MqttSecurity security, String brokerUrl, MeterRegistry meters) {
+        String host = null;
+        int port = 8883;
+        if (security.tls()) {
+            URI uri = URI.create(brokerUrl);
+            host = uri.getHost();
+            port = uri.getPort() > 0 ? uri.getPort() : 8883;
+        }
+        return new CertificateExpiryMonitor(security.caCert(), security.certFile(), security.keyFile(), host, port,
+                tlsExpiryWarnDays, meters, Clock.systemUTC());
+    }
+
+    /**
+     * The Prometheus registry behind {@code /observe/metrics}: camel-micrometer-prometheus uses the
+     * bean {@code metricsRegistry} when one is bound, so the meters registered here are scraped too.
+     */
+    private static MeterRegistry meterRegistry(CamelContext context) {
+        PrometheusMeterRegistry registry = context.getRegistry().lookupByNameAndType("metricsRegistry", PrometheusMeterRegistry.class);
+        if (registry == null) {
+            registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            context.getRegistry().bind("metricsRegistry", registry);
+        }
+        return registry;
+    }
+
+    private static Path path(String value) {
+        return value == null || value.isBlank() ? null : Path.of(value);
     }
 
     /**

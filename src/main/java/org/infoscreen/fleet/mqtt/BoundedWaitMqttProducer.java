@@ -15,7 +15,8 @@ import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
  * client waits for the PUBACK without limit by default, so a broker that accepts TCP but does not
  * answer would hang a REST request or a sweep. Here every wait is bounded by
  * {@link #WAIT_MS}, and a client that is not connected fails at once; the caller keeps the
- * command queued and the command sweep tries again.
+ * command queued and the command sweep tries again. The connection is kept by
+ * {@link MqttConnection} (fresh credentials and TLS files on every reconnect, failures counted).
  */
 public class BoundedWaitMqttProducer extends DefaultProducer {
 
@@ -23,6 +24,8 @@ public class BoundedWaitMqttProducer extends DefaultProducer {
     public static final long WAIT_MS = 10_000;
 
     private volatile MqttClient client;
+    private volatile MqttConnection connection;
+    private java.util.concurrent.ScheduledExecutorService reconnectExecutor;
 
     /** @param endpoint the endpoint whose configuration (broker, client id, credentials, QoS) is used */
     public BoundedWaitMqttProducer(SessionSafePahoMqtt5Component.SessionSafeEndpoint endpoint) {
@@ -39,18 +42,68 @@ public class BoundedWaitMqttProducer extends DefaultProducer {
         super.doStart();
         MqttClient c = getEndpoint().newClient();
         c.setTimeToWait(WAIT_MS);
+        reconnectExecutor = getEndpoint().getCamelContext().getExecutorServiceManager()
+                .newSingleThreadScheduledExecutor(this, "mqtt-reconnect-" + c.getClientId());
+        MqttConnection conn = new MqttConnection(getEndpoint(), c, reconnectExecutor, (token, reconnect) -> { });
+        c.setCallback(new org.eclipse.paho.mqttv5.client.MqttCallback() {
+            @Override
+            public void disconnected(org.eclipse.paho.mqttv5.client.MqttDisconnectResponse response) {
+                conn.lost(response.getException());
+            }
+
+            @Override
+            public void mqttErrorOccurred(MqttException exception) {
+                // reported through the publish that failed
+            }
+
+            @Override
+            public void messageArrived(String topic, MqttMessage message) {
+                // producer only
+            }
+
+            @Override
+            public void deliveryComplete(org.eclipse.paho.mqttv5.client.IMqttToken token) {
+                // publish() waits for its PUBACK
+            }
+
+            @Override
+            public void connectComplete(boolean reconnect, String serverURI) {
+                // MqttConnection reports connects
+            }
+
+            @Override
+            public void authPacketArrived(int reasonCode, MqttProperties properties) {
+                // no enhanced authentication
+            }
+        });
         try {
-            c.connect(getEndpoint().connectionOptions());
+            conn.connect();
         } catch (MqttException e) {
+            conn.stop();
             c.close(true);
+            shutdownExecutor();
             throw e;
         }
+        connection = conn;
         client = c;
+    }
+
+    private void shutdownExecutor() {
+        if (reconnectExecutor != null) {
+            getEndpoint().getCamelContext().getExecutorServiceManager().shutdownNow(reconnectExecutor);
+            reconnectExecutor = null;
+        }
     }
 
     @Override
     protected void doStop() throws Exception {
         super.doStop();
+        MqttConnection conn = connection;
+        connection = null;
+        if (conn != null) {
+            conn.stop();
+        }
+        shutdownExecutor();
         MqttClient c = client;
         client = null;
         if (c != null) {

@@ -23,13 +23,17 @@ import org.slf4j.LoggerFactory;
  * MQTT 5 consumer (Paho 1.2.5) for a persistent session: the callback is set before connecting,
  * so messages the broker queued for us while we were away reach the route; with manual acks a
  * message is acknowledged only when its exchange completes (failed exchanges stay unacknowledged
- * and are redelivered on the next connection). Subscribes after every (re)connect.
+ * and are redelivered on the next connection). Subscribes after every (re)connect; the
+ * connection is kept by {@link MqttConnection} (fresh credentials and TLS files on every
+ * reconnect, failures counted).
  */
 public class SessionSafeMqttConsumer extends DefaultConsumer {
 
     private static final Logger LOG = LoggerFactory.getLogger(SessionSafeMqttConsumer.class);
 
     private volatile MqttClient client;
+    private volatile MqttConnection connection;
+    private java.util.concurrent.ScheduledExecutorService reconnectExecutor;
 
     /**
      * @param endpoint  the endpoint whose configuration (broker, client id, session, QoS) is used
@@ -54,25 +58,46 @@ public class SessionSafeMqttConsumer extends DefaultConsumer {
         c.setCallback(new Callback());
         // assigned before connecting: queued messages arrive while connect() is still returning
         client = c;
+        reconnectExecutor = getEndpoint().getCamelContext().getExecutorServiceManager()
+                .newSingleThreadScheduledExecutor(this, "mqtt-reconnect-" + c.getClientId());
+        MqttConnection conn = new MqttConnection(getEndpoint(), c, reconnectExecutor, (token, reconnect) -> {
+            LOG.info("MQTT consumer {} {} to {} (session present: {})", c.getClientId(), reconnect ? "reconnected" : "connected",
+                    config.getBrokerUrl(), token.getSessionPresent());
+            subscribe(c);
+        });
+        connection = conn;
         try {
-            IMqttToken token = c.connectWithResult(getEndpoint().connectionOptions());
-            LOG.info("MQTT consumer {} connected to {} (session present: {})", c.getClientId(), config.getBrokerUrl(),
-                    token.getSessionPresent());
-            subscribe();
+            conn.connect();
         } catch (MqttException e) {
+            conn.stop();
+            connection = null;
             client = null;
             closeQuietly(c);
+            shutdownExecutor();
             throw e;
         }
     }
 
-    private void subscribe() throws MqttException {
-        client.subscribe(getEndpoint().getTopic(), getEndpoint().getConfiguration().getQos());
+    private void subscribe(MqttClient c) throws MqttException {
+        c.subscribe(getEndpoint().getTopic(), getEndpoint().getConfiguration().getQos());
+    }
+
+    private void shutdownExecutor() {
+        if (reconnectExecutor != null) {
+            getEndpoint().getCamelContext().getExecutorServiceManager().shutdownNow(reconnectExecutor);
+            reconnectExecutor = null;
+        }
     }
 
     @Override
     protected void doStop() throws Exception {
         super.doStop();
+        MqttConnection conn = connection;
+        connection = null;
+        if (conn != null) {
+            conn.stop();
+        }
+        shutdownExecutor();
         MqttClient c = client;
         client = null;
         if (c != null) {
@@ -133,20 +158,15 @@ public class SessionSafeMqttConsumer extends DefaultConsumer {
 
         @Override
         public void connectComplete(boolean reconnect, String serverURI) {
-            if (reconnect && client != null) {
-                try {
-                    subscribe();
-                    LOG.info("MQTT consumer reconnected to {} and resubscribed", serverURI);
-                } catch (MqttException e) {
-                    LOG.error("MQTT resubscribe after reconnect failed: {}; the consumer receives nothing until it is restarted",
-                            e.getMessage());
-                }
-            }
+            // subscribing after every connect is MqttConnection's OnConnected step
         }
 
         @Override
         public void disconnected(MqttDisconnectResponse response) {
-            LOG.warn("MQTT consumer disconnected: {}", response.getReasonString());
+            MqttConnection conn = connection;
+            if (conn != null) {
+                conn.lost(response.getException());
+            }
         }
 
         @Override

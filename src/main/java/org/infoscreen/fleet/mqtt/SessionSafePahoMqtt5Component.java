@@ -28,8 +28,27 @@ import java.util.UUID;
  * (measured: about 300 of 1,500 queued messages lost). {@link SessionSafeMqttConsumer} sets the
  * callback before connecting. Producers ({@link BoundedWaitMqttProducer}) bound every wait for
  * the broker, so a broker that stops answering cannot hang a REST request or a sweep.
+ *
+ * <p>Both keep their connection with {@link MqttConnection} instead of Paho's automatic
+ * reconnect: the {@link MqttSecurity} of the component (user, password, TLS) is applied afresh
+ * to every attempt, so rotated credentials and certificates take effect on the next reconnect,
+ * and every failed attempt is counted by the {@link MqttConnectionMonitor}. An endpoint that sets
+ * its own {@code userName} or {@code socketFactory} keeps them.
  */
 public class SessionSafePahoMqtt5Component extends PahoMqtt5Component {
+
+    private MqttSecurity security;
+    private MqttConnectionMonitor connectionMonitor;
+
+    /** @param security user, password and TLS applied to every connection attempt of this component's endpoints */
+    public void setSecurity(MqttSecurity security) {
+        this.security = security;
+    }
+
+    /** @param connectionMonitor where connection states and failures are reported */
+    public void setConnectionMonitor(MqttConnectionMonitor connectionMonitor) {
+        this.connectionMonitor = connectionMonitor;
+    }
 
     @Override
     public PropertyConfigurer getComponentPropertyConfigurer() {
@@ -68,9 +87,36 @@ public class SessionSafePahoMqtt5Component extends PahoMqtt5Component {
             return consumer;
         }
 
-        /** @return connection options built from the endpoint configuration (credentials, TLS, session) */
-        MqttConnectionOptions connectionOptions() {
-            return createMqttConnectionOptions();
+        /**
+         * @return options for one connection attempt: the endpoint configuration (session,
+         *         keep-alive, timeouts) plus the component's current credentials and TLS files;
+         *         Paho's automatic reconnect is off ({@link MqttConnection} reconnects)
+         * @throws MqttException (reason 32106, SSL configuration error) when a TLS file cannot be used
+         */
+        MqttConnectionOptions connectionOptions() throws MqttException {
+            MqttConnectionOptions options = createMqttConnectionOptions();
+            options.setAutomaticReconnect(false);
+            SessionSafePahoMqtt5Component component = (SessionSafePahoMqtt5Component) getComponent();
+            PahoMqtt5Configuration config = getConfiguration();
+            if (component.security != null && config.getUserName() == null && config.getSocketFactory() == null) {
+                try {
+                    component.security.apply(options);
+                } catch (org.infoscreen.fleet.tls.TlsFileException e) {
+                    MqttException wrapped = new MqttException(org.eclipse.paho.mqttv5.client.MqttClientException.REASON_CODE_SSL_CONFIG_ERROR, e);
+                    throw wrapped;
+                }
+            }
+            return options;
+        }
+
+        /** @return where this endpoint's connections report (a private one when none is configured) */
+        MqttConnectionMonitor connectionMonitor() {
+            SessionSafePahoMqtt5Component component = (SessionSafePahoMqtt5Component) getComponent();
+            if (component.connectionMonitor == null) {
+                component.connectionMonitor = new MqttConnectionMonitor(
+                        new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), java.time.Clock.systemUTC());
+            }
+            return component.connectionMonitor;
         }
 
         /**
