@@ -218,15 +218,28 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
 
     // ---- MQTT ---------------------------------------------------------------------------
 
+    /** @return the broker URL of the test displays ({@link #device()}); the service's one unless a class says otherwise */
+    protected String deviceUrl() {
+        return mqttUrl();
+    }
+
+    /**
+     * @return connection options of the test displays ({@link #device()}): clean start, automatic
+     *         reconnect, no credentials; a class against a broker with authentication adds them
+     */
+    protected MqttConnectionOptions deviceConnectionOptions() {
+        MqttConnectionOptions o = new MqttConnectionOptions();
+        o.setCleanStart(true);
+        o.setAutomaticReconnect(true);
+        return o;
+    }
+
     /** @return a connected MQTT 5 client acting as the displays (clean session) */
     protected synchronized MqttClient device() {
         try {
             if (device == null) {
-                device = new MqttClient(mqttUrl(), "dev-" + clientId, new MemoryPersistence());
-                MqttConnectionOptions o = new MqttConnectionOptions();
-                o.setCleanStart(true);
-                o.setAutomaticReconnect(true);
-                device.connect(o);
+                device = new MqttClient(deviceUrl(), "dev-" + clientId, new MemoryPersistence());
+                device.connect(deviceConnectionOptions());
             }
             return device;
         } catch (MqttException e) {

@@ -1,16 +1,19 @@
 package org.infoscreen.fleet;
 
+import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.Properties;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Against a mosquitto running the project's {@code mosquitto/mosquitto.conf}: a burst of QoS 1
+ * Against a mosquitto running the project's hardened {@code mosquitto/} config (the service logs in
+ * as its ACL user over the plain loopback listener): a burst of QoS 1
  * messages larger than Mosquitto's default queue (1000) published while the service is away is
  * stored completely once it is back — the persistent session and the broker's queue sizing
  * together lose nothing.
@@ -23,9 +26,21 @@ class OwnBrokerSessionTest extends FleetTestSupport {
     @Override
     protected synchronized String mqttUrl() {
         if (broker == null) {
-            broker = MosquittoProcess.startProjectConfig();
+            broker = MosquittoProcess.startProjectConfig(topicPrefix());
         }
         return broker.url();
+    }
+
+    @Override
+    protected Properties extraProperties() {
+        mqttUrl();
+        return broker.serviceProperties(false);
+    }
+
+    @Override
+    protected MqttConnectionOptions deviceConnectionOptions() {
+        mqttUrl();
+        return broker.testUserOptions();
     }
 
     @AfterAll
