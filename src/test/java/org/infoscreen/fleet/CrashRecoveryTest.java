@@ -521,18 +521,6 @@ class CrashRecoveryTest extends FleetTestSupport {
         return out;
     }
 
-    /** @return one check of {@code /observe/health} with its details */
-    private JsonNode healthCheck(String name) {
-        HttpResponse<String> r = http("GET", "/observe/health?exposureLevel=full");
-        JsonNode body = json(r.body());
-        for (JsonNode c : body.path("checks")) {
-            if (name.equals(c.path("name").asText())) {
-                return c;
-            }
-        }
-        throw new AssertionError("no health check " + name + " in " + r.body());
-    }
-
     private static JsonNode findClient(JsonNode list, UUID uuid) {
         for (JsonNode c : list.path("clients")) {
             if (uuid.toString().equals(c.path("uuid").asText())) {

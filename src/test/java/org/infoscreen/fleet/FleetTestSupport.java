@@ -349,6 +349,39 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
         }
     }
 
+    /** @return one check of {@code /observe/health} with its details */
+    protected JsonNode healthCheck(String name) {
+        HttpResponse<String> r = http("GET", "/observe/health?exposureLevel=full&data=true");
+        JsonNode body = json(r.body());
+        for (JsonNode c : body.path("checks")) {
+            if (name.equals(c.path("name").asText())) {
+                return c;
+            }
+        }
+        throw new AssertionError("no health check " + name + " in " + r.body());
+    }
+
+    /**
+     * @param name   Prometheus metric name, e.g. {@code fleet_mqtt_connection_failures_total}
+     * @param labels labels the sample must have (others are ignored), as name, value, name, value...
+     * @return the value of the first matching sample of {@code /observe/metrics}, or NaN when there is none
+     */
+    protected double metric(String name, String... labels) {
+        for (String line : http("GET", "/observe/metrics").body().split("\n")) {
+            if (!line.startsWith(name + "{") && !line.startsWith(name + " ")) {
+                continue;
+            }
+            boolean all = true;
+            for (int i = 0; i + 1 < labels.length; i += 2) {
+                all &= line.contains(labels[i] + "=\"" + labels[i + 1] + "\"");
+            }
+            if (all) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return Double.NaN;
+    }
+
     // ---- SQL ----------------------------------------------------------------------------
 
     /** @return the service's own connection pool */

@@ -82,6 +82,7 @@ final class TestDisplay implements AutoCloseable {
     private final List<Received> received = new CopyOnWriteArrayList<>();
     private MqttClient client;
     private ScheduledFuture<?> beating;
+    private MqttConnectionOptions login;
 
     private volatile List<String> answers = List.of("accepted", "executing", "completed");
     private volatile String processStatus = "running";
@@ -112,6 +113,17 @@ final class TestDisplay implements AutoCloseable {
     /** A clean-start display, connected and subscribed, that has not said anything yet. */
     static TestDisplay connect(String brokerUrl, String topicPrefix, UUID uuid) {
         return new TestDisplay(brokerUrl, topicPrefix, uuid, false).connect();
+    }
+
+    /**
+     * A clean-start display that logs in with the user name, password and socket factory (TLS) of
+     * {@code login}, e.g. {@code broker.clientOptions(uuid.toString(), broker.password(uuid.toString()), true)}
+     * of a {@link MosquittoProcess}.
+     */
+    static TestDisplay connect(String brokerUrl, String topicPrefix, UUID uuid, MqttConnectionOptions login) {
+        TestDisplay d = new TestDisplay(brokerUrl, topicPrefix, uuid, false);
+        d.login = login;
+        return d.connect();
     }
 
     UUID uuid() {
@@ -166,6 +178,12 @@ final class TestDisplay implements AutoCloseable {
                 o.setSessionExpiryInterval(300L);
             }
             o.setAutomaticReconnect(false);
+            if (login != null) {
+                o.setUserName(login.getUserName());
+                o.setPassword(login.getPassword());
+                o.setSocketFactory(login.getSocketFactory());
+                o.setHttpsHostnameVerificationEnabled(login.isHttpsHostnameVerificationEnabled());
+            }
             client.connect(o);
             // QoS 2 subscription: the received QoS is then exactly the QoS the service published with
             client.subscribe(commandsTopic(), 2);

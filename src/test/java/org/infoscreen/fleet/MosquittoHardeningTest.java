@@ -1,0 +1,310 @@
+package org.infoscreen.fleet;
+
+import org.eclipse.paho.mqttv5.client.MqttClient;
+import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
+import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
+import org.eclipse.paho.mqttv5.common.MqttException;
+import org.eclipse.paho.mqttv5.common.MqttMessage;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The project's hardened {@code mosquitto/} configuration, against a real mosquitto: no
+ * anonymous login, no wrong password, the ACL per role (displays, service, monitor), the size
+ * limit, and the plain listener only on loopback and closable. Mosquitto accepts a denied
+ * SUBSCRIBE and answers a denied PUBLISH with 0x87 at most, so every restriction is asserted on
+ * what a subscriber receives, with a permitted message sent afterwards on the same connection as
+ * the marker that everything before it has been delivered (QoS 1 keeps the order).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class MosquittoHardeningTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
+    private final UUID a = UUID.randomUUID();
+    private final UUID b = UUID.randomUUID();
+    private MosquittoProcess broker;
+    private final List<MqttClient> clients = new ArrayList<>();
+
+    @BeforeAll
+    void startBroker() {
+        broker = MosquittoProcess.start(new MosquittoProcess.Options().devices(a, b));
+    }
+
+    @AfterAll
+    void stopBroker() {
+        for (MqttClient c : clients) {
+            try {
+                if (c.isConnected()) {
+                    c.disconnect();
+                }
+                c.close();
+            } catch (MqttException e) {
+                // closing anyway
+            }
+        }
+        if (broker != null) {
+            broker.close();
+        }
+    }
+
+    /** A client over the TLS listener (as displays connect), collecting what it receives. */
+    private final class Client {
+        final MqttClient mqtt;
+        final List<String> received = new CopyOnWriteArrayList<>();
+
+        Client(String user, String password, String... subscriptions) throws MqttException {
+            mqtt = new MqttClient(broker.tlsUrl(), "t-" + UUID.randomUUID(), new MemoryPersistence());
+            clients.add(mqtt);
+            mqtt.setCallback(new CollectingCallback(received));
+            mqtt.connect(broker.clientOptions(user, password, true));
+            for (String s : subscriptions) {
+                mqtt.subscribe(s, 1);
+            }
+        }
+
+        void publish(String topic, String payload) throws MqttException {
+            MqttMessage m = new MqttMessage(payload.getBytes(StandardCharsets.UTF_8));
+            m.setQos(1);
+            mqtt.publish(topic, m);
+        }
+    }
+
+    /** Adds every received message as {@code "<topic> <payload>"}. */
+    static final class CollectingCallback implements org.eclipse.paho.mqttv5.client.MqttCallback {
+        private final List<String> received;
+
+        CollectingCallback(List<String> received) {
+            this.received = received;
+        }
+
+        @Override
+        public void messageArrived(String topic, MqttMessage message) {
+            received.add(topic + " " + new String(message.getPayload(), StandardCharsets.UTF_8));
+        }
+
+        @Override
+        public void disconnected(org.eclipse.paho.mqttv5.client.MqttDisconnectResponse response) {
+        }
+
+        @Override
+        public void mqttErrorOccurred(MqttException exception) {
+        }
+
+        @Override
+        public void deliveryComplete(org.eclipse.paho.mqttv5.client.IMqttToken token) {
+        }
+
+        @Override
+        public void connectComplete(boolean reconnect, String serverURI) {
+        }
+
+        @Override
+        public void authPacketArrived(int reasonCode, org.eclipse.paho.mqttv5.common.packet.MqttProperties properties) {
+        }
+    }
+
+    private Client service(String... subscriptions) throws MqttException {
+        return new Client(MosquittoProcess.SERVICE_USER, broker.password(MosquittoProcess.SERVICE_USER), subscriptions);
+    }
+
+    private Client device(UUID uuid, String... subscriptions) throws MqttException {
+        return new Client(uuid.toString(), broker.password(uuid.toString()), subscriptions);
+    }
+
+    private static String topic(UUID uuid, String kind) {
+        return "infoscreen/" + uuid + "/" + kind;
+    }
+
+    /** @return 0 when the login succeeds, else the reason code of the refusal (0x87: not authorized) */
+    static int connectReasonCode(String url, MqttConnectionOptions options) {
+        MqttClient c = null;
+        try {
+            c = new MqttClient(url, "t-" + UUID.randomUUID(), new MemoryPersistence());
+            c.connect(options);
+            c.disconnect();
+            return 0;
+        } catch (MqttException e) {
+            return e.getReasonCode();
+        } finally {
+            if (c != null) {
+                try {
+                    c.close(true);
+                } catch (MqttException e) {
+                    // closed anyway
+                }
+            }
+        }
+    }
+
+    @Test
+    void anonymousLoginIsRefusedOnBothListeners() {
+        assertThat(connectReasonCode(broker.tlsUrl(), broker.clientOptions(null, null, true))).isEqualTo(0x87);
+        assertThat(connectReasonCode(broker.url(), broker.clientOptions(null, null, false))).isEqualTo(0x87);
+    }
+
+    @Test
+    void wrongPasswordIsRefusedAndTheRightOneAccepted() {
+        assertThat(connectReasonCode(broker.tlsUrl(),
+                broker.clientOptions(MosquittoProcess.SERVICE_USER, "not-the-password", true))).isEqualTo(0x87);
+        assertThat(connectReasonCode(broker.tlsUrl(),
+                broker.clientOptions(a.toString(), broker.password(b.toString()), true))).isEqualTo(0x87);
+        assertThat(connectReasonCode(broker.tlsUrl(),
+                broker.clientOptions(MosquittoProcess.SERVICE_USER, broker.password(MosquittoProcess.SERVICE_USER), true))).isZero();
+    }
+
+    @Test
+    void deviceCannotPublishAnotherDevicesTopicsNorAnyCommand() throws Exception {
+        Client service = service("infoscreen/#");
+        Client deviceA = device(a);
+        deviceA.publish(topic(b, "heartbeat"), "spoofed");
+        deviceA.publish(topic(b, "health"), "spoofed");
+        deviceA.publish(topic(b, "status"), "spoofed");
+        deviceA.publish(topic(b, "commands/ack"), "spoofed");
+        deviceA.publish(topic(b, "commands"), "spoofed");
+        deviceA.publish(topic(a, "commands"), "spoofed");
+        deviceA.publish(topic(a, "something_else"), "spoofed");
+        deviceA.publish("infoscreen/_service/probe", "spoofed");
+        // permitted: its own topics; the last one marks that everything before was delivered
+        deviceA.publish(topic(a, "health"), "own");
+        deviceA.publish(topic(a, "service_failed"), "own");
+        deviceA.publish(topic(a, "commands/ack"), "own");
+        deviceA.publish(topic(a, "heartbeat"), "marker");
+
+        await().atMost(WAIT).until(() -> service.received.contains(topic(a, "heartbeat") + " marker"));
+        assertThat(service.received).containsExactly(
+                topic(a, "health") + " own", topic(a, "service_failed") + " own", topic(a, "commands/ack") + " own",
+                topic(a, "heartbeat") + " marker");
+    }
+
+    @Test
+    void deviceReadsOnlyItsOwnCommands() throws Exception {
+        Client deviceA = device(a, topic(b, "commands"), "infoscreen/+/commands", "infoscreen/#", "#", topic(a, "commands"));
+        Client deviceB = device(b, topic(b, "commands"));
+        Client service = service();
+        service.publish(topic(b, "commands"), "for-b");
+        service.publish(topic(a, "commands"), "for-a");
+
+        await().atMost(WAIT).until(() -> deviceA.received.contains(topic(a, "commands") + " for-a"));
+        await().atMost(WAIT).until(() -> deviceB.received.contains(topic(b, "commands") + " for-b"));
+        assertThat(deviceA.received).allMatch(m -> m.equals(topic(a, "commands") + " for-a"));
+        // nor can it read the other display's reports
+        deviceB.publish(topic(b, "heartbeat"), "beat");
+        service.publish(topic(a, "commands"), "marker");
+        await().atMost(WAIT).until(() -> deviceA.received.contains(topic(a, "commands") + " marker"));
+        assertThat(deviceA.received).noneMatch(m -> m.contains(b.toString()));
+    }
+
+    @Test
+    void serviceWritesCommandsAndItsProbeTopicButNoDeviceReport() throws Exception {
+        Client monitor = new Client(MosquittoProcess.MONITOR_USER, broker.password(MosquittoProcess.MONITOR_USER), "infoscreen/#");
+        Client service = service("infoscreen/_service/#");
+        service.publish(topic(a, "heartbeat"), "spoofed");
+        service.publish(topic(a, "commands"), "command");
+        service.publish("infoscreen/_service/probe", "probe");
+
+        await().atMost(WAIT).until(() -> service.received.contains("infoscreen/_service/probe probe"));
+        await().atMost(WAIT).until(() -> monitor.received.contains("infoscreen/_service/probe probe"));
+        assertThat(monitor.received).containsExactly(topic(a, "commands") + " command", "infoscreen/_service/probe probe");
+    }
+
+    @Test
+    void monitorReadsEverythingAndWritesNothing() throws Exception {
+        Client monitor = new Client(MosquittoProcess.MONITOR_USER, broker.password(MosquittoProcess.MONITOR_USER), "infoscreen/#");
+        Client service = service("infoscreen/#");
+        monitor.publish(topic(a, "commands"), "from-monitor");
+        monitor.publish(topic(a, "heartbeat"), "from-monitor");
+        monitor.publish("infoscreen/_service/probe", "from-monitor");
+        Client deviceA = device(a);
+        deviceA.publish(topic(a, "heartbeat"), "marker");
+
+        await().atMost(WAIT).until(() -> monitor.received.contains(topic(a, "heartbeat") + " marker")
+                && service.received.contains(topic(a, "heartbeat") + " marker"));
+        assertThat(service.received).containsExactly(topic(a, "heartbeat") + " marker");
+        assertThat(monitor.received).containsExactly(topic(a, "heartbeat") + " marker");
+    }
+
+    @Test
+    void payloadOverTheSizeLimitIsNotDelivered() throws Exception {
+        Client service = service("infoscreen/#");
+        Client deviceA = device(a);
+        try {
+            deviceA.publish(topic(a, "health"), "x".repeat(300 * 1024));
+        } catch (MqttException e) {
+            // mosquitto may refuse it with a reason code; either way it must not be delivered
+        }
+        Client again = device(a);
+        again.publish(topic(a, "heartbeat"), "marker");
+        await().atMost(WAIT).until(() -> service.received.contains(topic(a, "heartbeat") + " marker"));
+        assertThat(service.received).containsExactly(topic(a, "heartbeat") + " marker");
+    }
+
+    @Test
+    void plainListenerAnswersOnLoopbackOnly() throws Exception {
+        assertThat(Files.readString(Path.of("mosquitto/conf.d/plain-listener.conf"))).containsPattern("(?m)^listener 1883 127\\.0\\.0\\.1$");
+        assertThat(connectReasonCode(broker.url(),
+                broker.clientOptions(MosquittoProcess.SERVICE_USER, broker.password(MosquittoProcess.SERVICE_USER), false))).isZero();
+        Optional<InetAddress> external = externalAddress();
+        if (external.isPresent()) {
+            try (Socket s = new Socket()) {
+                assertThatThrownBy(() -> s.connect(new InetSocketAddress(external.get(), broker.plainPort()), 1000))
+                        .isInstanceOf(java.io.IOException.class);
+            }
+        }
+    }
+
+    @Test
+    void removingThePlainListenerSnippetClosesPort1883() throws Exception {
+        try (MosquittoProcess tlsOnly = MosquittoProcess.start(new MosquittoProcess.Options().plainListener(false))) {
+            assertThat(TestServices.answers("127.0.0.1", tlsOnly.plainPort())).isFalse();
+            assertThat(connectReasonCode(tlsOnly.tlsUrl(),
+                    tlsOnly.clientOptions(MosquittoProcess.SERVICE_USER, tlsOnly.password(MosquittoProcess.SERVICE_USER), true))).isZero();
+        }
+    }
+
+    @Test
+    void passwordChangeTakesEffectAfterReloadWithoutRestart() throws Exception {
+        try (MosquittoProcess own = MosquittoProcess.startProjectConfig()) {
+            String user = MosquittoProcess.MONITOR_USER;
+            String old = own.password(user);
+            own.setPassword(user, "rotated-" + UUID.randomUUID());
+            await().atMost(WAIT).until(() -> connectReasonCode(own.tlsUrl(), own.clientOptions(user, own.password(user), true)) == 0);
+            assertThat(connectReasonCode(own.tlsUrl(), own.clientOptions(user, old, true))).isEqualTo(0x87);
+        }
+    }
+
+    private static Optional<InetAddress> externalAddress() throws java.net.SocketException {
+        for (NetworkInterface nif : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+            if (!nif.isUp() || nif.isLoopback()) {
+                continue;
+            }
+            for (InetAddress address : Collections.list(nif.getInetAddresses())) {
+                if (address instanceof Inet4Address) {
+                    return Optional.of(address);
+                }
+            }
+        }
+        return Optional.empty();
+    }
+}
