@@ -44,6 +44,7 @@ class TlsOnlyDeploymentTest {
              Statement s = c.createStatement()) {
             s.execute("DROP SCHEMA IF EXISTS t_tlsdeploy_" + run + " CASCADE");
             s.execute("DROP SCHEMA IF EXISTS t_tlsinsecure_" + run + " CASCADE");
+            s.execute("DROP SCHEMA IF EXISTS t_tlswrongpw_" + run + " CASCADE");
         }
     }
 
@@ -108,6 +109,33 @@ class TlsOnlyDeploymentTest {
                 assertThat(display.received(id)).isPresent();
             }
             assertThat(service.log()).doesNotContain(broker.password(MosquittoProcess.SERVICE_USER));
+        }
+    }
+
+    @Test
+    void wrongSecretAtStartIsReportedInHealthAndHealsOnceTheSecretFileIsFixed() throws Exception {
+        try (MosquittoProcess broker = MosquittoProcess.start(new MosquittoProcess.Options().plainListener(false))) {
+            java.nio.file.Path secret = java.nio.file.Files.createTempFile("fleet-mqtt-secret", "");
+            java.nio.file.Files.writeString(secret, "not-the-password\n");
+            Map<String, String> env = composeEnvironment(broker, broker.tlsUrl(), "t_tlswrongpw_" + run);
+            env.put("MQTT_PASSWORD_FILE", secret.toString());
+            try (ServiceProcess service = ServiceProcess.start(env)) {
+                String clientId = "fleet-tlsdeploy-t_tlswrongpw_" + run;
+                await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().untilAsserted(() -> {
+                    JsonNode mqtt = healthCheck(service, "fleet-mqtt");
+                    assertThat(mqtt.path("status").asText()).isEqualTo("DOWN");
+                    assertThat(mqtt.path("data").path(clientId + ".last_failure_reason").asText()).isEqualTo("auth_refused");
+                });
+                assertThat(service.status("/observe/health")).isEqualTo(503);
+
+                // the route controller retries the start; the next attempt reads the fixed file
+                java.nio.file.Files.writeString(secret, broker.password(MosquittoProcess.SERVICE_USER) + "\n");
+                service.awaitHealthy(Duration.ofSeconds(60));
+                assertThat(healthCheck(service, "fleet-mqtt").path("data").path(clientId + ".connected").asBoolean()).isTrue();
+                assertThat(service.log()).doesNotContain("not-the-password");
+            } finally {
+                java.nio.file.Files.deleteIfExists(secret);
+            }
         }
     }
 

@@ -79,7 +79,7 @@ public class BoundedWaitMqttProducer extends DefaultProducer {
         try {
             conn.connect();
         } catch (MqttException e) {
-            conn.stop();
+            // still wanted: the monitor keeps reporting it until a retry connects or the route stops
             c.close(true);
             shutdownExecutor();
             throw e;

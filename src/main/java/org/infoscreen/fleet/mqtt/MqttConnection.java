@@ -50,7 +50,9 @@ final class MqttConnection {
     }
 
     /**
-     * First connect; failures are counted and thrown (the route controller retries a consumer start).
+     * First connect; failures are counted and thrown (the route controller retries a consumer
+     * start, the next command retries a producer start). After a failure the connection stays
+     * wanted in the monitor (health reports it) but this object does not reconnect.
      *
      * @return the CONNACK token (session present)
      * @throws MqttException when the attempt fails

@@ -108,11 +108,14 @@ public final class MqttConnectionMonitor {
         });
     }
 
-    /** The connection is wanted from now on (its consumer or producer starts). */
+    /**
+     * The connection is wanted from now on (its consumer or producer starts). A start retried
+     * after a failed one keeps the time since when it is wanted and not connected.
+     */
     public void starting(String clientId) {
         State s = state(clientId);
-        s.active = true;
-        if (s.since == null) {
+        if (!s.active) {
+            s.active = true;
             s.since = clock.instant();
         }
     }

@@ -69,7 +69,7 @@ public class SessionSafeMqttConsumer extends DefaultConsumer {
         try {
             conn.connect();
         } catch (MqttException e) {
-            conn.stop();
+            // still wanted: the monitor keeps reporting it until a retry connects or the route stops
             connection = null;
             client = null;
             closeQuietly(c);
