@@ -64,7 +64,8 @@ class TlsOnlyDeploymentTest {
     }
 
     private JsonNode get(ServiceProcess service, String path) throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(service.baseUrl() + path)).GET().build(),
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(service.baseUrl() + path))
+                        .header("Authorization", "Bearer " + service.adminToken()).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
         return JSON.readTree(r.body());
     }
@@ -102,6 +103,7 @@ class TlsOnlyDeploymentTest {
 
                 HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create(service.baseUrl() + "/api/clients/" + uuid + "/commands"))
                         .header("Content-Type", "application/json")
+                        .header("Authorization", "Bearer " + service.adminToken())
                         .POST(HttpRequest.BodyPublishers.ofString("{\"action\":\"restart_app\"}")).build(), HttpResponse.BodyHandlers.ofString());
                 assertThat(created.statusCode()).as(created.body()).isEqualTo(202);
                 String id = JSON.readTree(created.body()).path("id").asText();
