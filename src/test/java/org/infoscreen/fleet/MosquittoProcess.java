@@ -164,11 +164,12 @@ public final class MosquittoProcess implements AutoCloseable {
     }
 
     private static void requireBinary() {
-        if (!Files.isExecutable(BINARY) || !Files.isExecutable(Path.of("/usr/bin/mosquitto_passwd"))) {
+        if (!Files.isExecutable(BINARY) || !Files.isExecutable(Path.of("/usr/bin/mosquitto_passwd"))
+                || !Files.isExecutable(Path.of("/usr/bin/openssl"))) {
             if ("true".equals(System.getenv("FLEET_REQUIRE_MOSQUITTO"))) {
-                throw new IllegalStateException("mosquitto binary required (FLEET_REQUIRE_MOSQUITTO=true) but missing");
+                throw new IllegalStateException("mosquitto, mosquitto_passwd and openssl required (FLEET_REQUIRE_MOSQUITTO=true) but missing");
             }
-            Assumptions.abort("mosquitto binary not installed: test skipped (.ci/run installs it)");
+            Assumptions.abort("mosquitto, mosquitto_passwd or openssl not installed: test skipped (.ci/run installs them)");
         }
     }
 
