@@ -164,6 +164,17 @@ class MqttTlsServiceTest extends FleetTestSupport {
     }
 
     @Test
+    void messagesQueuedForTheServiceSurviveABrokerRestart() throws Exception {
+        awaitServiceConnected();
+        List<UUID> queued = java.util.stream.Stream.generate(UUID::randomUUID).limit(5).toList();
+        context.getRouteController().stopRoute("mqtt-ingest");
+        queued.forEach(u -> publish(u, "heartbeat", "{}"));
+        broker.restart(); // persistence: the session and its queued QoS 1 messages are saved and loaded
+        context.getRouteController().startRoute("mqtt-ingest");
+        await().atMost(WAIT).until(() -> queued.stream().allMatch(u -> clientRows(u) == 1));
+    }
+
+    @Test
     void passwordRotatedThroughTheFileIsUsedAtTheNextReconnect() throws Exception {
         awaitServiceConnected();
         double refusedBefore = failures("auth_refused");
