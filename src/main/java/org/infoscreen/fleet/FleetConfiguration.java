@@ -120,6 +120,8 @@ public class FleetConfiguration implements CamelConfiguration {
     int commandRatePerClient;
     @PropertyInject(value = "fleet.api.command-rate.period-s", defaultValue = "60")
     int commandRatePeriodS;
+    @PropertyInject(value = "fleet.dashboard.refresh-interval-s", defaultValue = "15")
+    int dashboardRefreshIntervalS;
     @PropertyInject(value = "camel.server.host", defaultValue = "0.0.0.0")
     String httpHost;
     @PropertyInject(value = "camel.server.port", defaultValue = "8080")
@@ -219,6 +221,7 @@ public class FleetConfiguration implements CamelConfiguration {
         if (recoveryEnabled) {
             LOG.info("Crash auto-recovery is ON (CRASH_RECOVERY_ENABLED=true)");
         }
+        context.getRegistry().bind("dashboardAssets", new org.infoscreen.fleet.dashboard.DashboardAssets(dashboardRefreshIntervalS));
         context.getRegistry().bind("commandMessages", new org.infoscreen.fleet.commands.CommandMessages(mapper, topicPrefix));
     }
 

@@ -16,7 +16,9 @@ import java.util.Set;
  */
 public class ResponseHeaderAllowList implements HeaderFilterStrategy {
 
-    private static final Set<String> ALLOWED = Set.of("content-type", "retry-after", "location", "cache-control");
+    private static final Set<String> ALLOWED = Set.of("content-type", "retry-after", "location", "cache-control",
+            // the dashboard page (routes/dashboard.camel.yaml)
+            "content-security-policy", "x-content-type-options", "referrer-policy");
     private static final Set<String> SET_BY_SERVICE_ONLY = Set.of("fleetprincipal", "fleetrole");
 
     private final HeaderFilterStrategy inbound;
