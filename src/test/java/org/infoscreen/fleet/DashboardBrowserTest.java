@@ -1,0 +1,317 @@
+package org.infoscreen.fleet;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Keys;
+import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.support.ui.Select;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.function.Function;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The dashboard page in a real browser (headless Chromium, see {@link HeadlessChromium}) against
+ * the running service, fed by MQTT test messages and {@link TestDisplay}s: the orange
+ * service-failed panel (absent, appears within one refresh, gone after acknowledge with the row
+ * cleared), the client detail's MQTT connection facts, commands with their confirmation step and
+ * the lockout, and the sortable, filterable table. The page refreshes every second here.
+ * Screenshots of the main views go to {@code target/dashboard-screenshots/}. Slow: runs with
+ * {@code FLEET_SLOW_TESTS=true} ({@code .ci/run}).
+ */
+@Tag("slow")
+@EnabledIfEnvironmentVariable(named = "FLEET_SLOW_TESTS", matches = "true")
+class DashboardBrowserTest extends FleetTestSupport {
+
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    private HeadlessChromium browser;
+    private WebDriver driver;
+    private final List<TestDisplay> displays = new ArrayList<>();
+
+    @Override
+    protected Properties extraProperties() {
+        Properties p = new Properties();
+        p.setProperty("fleet.dashboard.refresh-interval-s", "1");
+        return p;
+    }
+
+    @BeforeAll
+    void startBrowser() {
+        browser = HeadlessChromium.start(1400, 1100);
+        driver = browser.driver();
+    }
+
+    @AfterAll
+    void stopBrowser() {
+        displays.forEach(TestDisplay::close);
+        if (browser != null) {
+            browser.close();
+        }
+    }
+
+    @AfterEach
+    void pageHadNoScriptErrors() {
+        // script errors, content security policy violations and failed loads are SEVERE
+        assertThat(browser.severeConsoleMessages()).isEmpty();
+    }
+
+    // ---- service-failed panel ------------------------------------------------------------------
+
+    @Test
+    void serviceFailedPanelIsAbsentAppearsWithinOneRefreshAndGoesAwayOnAcknowledge() {
+        update("UPDATE clients SET service_failed_at = NULL, service_failed_unit = NULL");
+        UUID uuid = UUID.randomUUID();
+        String host = "sf-" + uuid.toString().substring(0, 8);
+        publish(uuid, "health", "{\"hostname\":\"" + host + "\",\"process_status\":\"running\"}");
+        awaitClient(uuid);
+
+        open("");
+        waitUntil(d -> !d.findElements(fleetRow(uuid)).isEmpty());
+        WebElement panel = driver.findElement(By.id("service-failed-panel"));
+        assertThat(panel.isDisplayed()).as("no failures: no panel").isFalse();
+        assertThat(driver.findElement(By.id("refresh-status")).getText()).contains("refreshes every 1 s");
+        browser.screenshot("01-overview-no-failures");
+
+        publish(uuid, "service_failed", "{\"unit\":\"infoscreen-player.service\",\"result\":\"exit-code\","
+                + "\"exit_status\":1,\"event_id\":\"" + UUID.randomUUID() + "\"}");
+        await().atMost(WAIT).until(() -> scalar("SELECT service_failed_at FROM clients WHERE uuid = ?", uuid) != null);
+        int storedAt = refreshes();
+        // a refresh running when the row was stored may miss it; the next one must show it
+        waitUntil(d -> panel.isDisplayed() || refreshes() >= storedAt + 2);
+        assertThat(panel.isDisplayed()).as("panel shown within one refresh after the failure was stored").isTrue();
+        WebElement entry = panel.findElement(By.cssSelector("li[data-uuid='" + uuid + "']"));
+        assertThat(entry.getText()).contains(host).contains("infoscreen-player.service").contains("failed");
+        assertThat(panel.getCssValue("border-top-color")).as("orange").isEqualTo("rgba(224, 112, 0, 1)");
+        browser.screenshot("02-service-failed-panel");
+
+        waitUntil(d -> {
+            WebElement ack = d.findElement(By.cssSelector("#service-failed-list li[data-uuid='" + uuid + "'] button.ack"));
+            assertThat(ack.getAccessibleName()).isEqualTo("Acknowledge infoscreen-player.service on " + host);
+            ack.click();
+            return true;
+        });
+        waitUntil(d -> !panel.isDisplayed());
+        await().atMost(WAIT).until(() -> events(uuid, "service_failed_cleared") == 1);
+        Map<String, Object> row = query("SELECT service_failed_at, service_failed_unit FROM clients WHERE uuid = ?", uuid).get(0);
+        assertThat(row.get("service_failed_at")).isNull();
+        assertThat(row.get("service_failed_unit")).isNull();
+        assertThat(driver.findElement(By.id("ack-message")).getText()).contains("Acknowledged infoscreen-player.service on " + host);
+
+        int clearedAt = refreshes();
+        waitUntil(d -> refreshes() >= clearedAt + 2);
+        assertThat(panel.isDisplayed()).as("stays away after further refreshes").isFalse();
+    }
+
+    // ---- client detail -------------------------------------------------------------------------
+
+    @Test
+    void detailShowsReconnectCountAndLastDisconnectOfTheLastHealthMessage() {
+        UUID uuid = UUID.randomUUID();
+        String host = "mqtt-" + uuid.toString().substring(0, 8);
+        publish(uuid, "health", health(host, 2, "2026-11-29T11:58:30Z"));
+        publish(uuid, "health", health(host, 5, "2026-11-29T12:41:07Z"));
+        await().atMost(WAIT).until(() -> Integer.valueOf(5).equals(scalar("SELECT mqtt_reconnect_count FROM clients WHERE uuid = ?", uuid)));
+
+        open("");
+        // keyboard: the display's link in the table opens the detail
+        WebElement link = waitUntil(d -> d.findElement(fleetRow(uuid)).findElement(By.linkText(host)));
+        link.sendKeys(Keys.ENTER);
+        waitUntil(d -> host.equals(d.findElement(By.id("detail-title")).getText()));
+        assertThat(driver.getCurrentUrl()).endsWith("#client=" + uuid);
+        assertThat(driver.switchTo().activeElement().getAttribute("id")).as("focus moves to the detail").isEqualTo("detail-title");
+
+        assertThat(field("mqtt_reconnect_count").getText()).isEqualTo("5");
+        assertThat(field("mqtt_last_disconnect_at").getText()).contains("2026-11-29 12:41:07 UTC").contains("ago");
+        assertThat(field("connected_since").getText()).isEqualTo("2026-11-29 12:41:09 UTC");
+        assertThat(field("process_status").getText()).isEqualTo("running");
+        assertThat(driver.findElement(By.id("detail-boots")).getText()).contains("client registered");
+        assertThat(driver.findElement(By.id("detail-events")).getText()).contains("client registered");
+        assertThat(driver.findElement(By.cssSelector("#detail-actions [data-action='power_cycle']")).isDisplayed())
+                .as("no power target: no power cycle button").isFalse();
+        browser.screenshot("03-client-detail");
+
+        // the next health message is shown by a later refresh, without reloading the page
+        publish(uuid, "health", health(host, 6, "2026-11-29T12:50:00Z"));
+        waitUntil(d -> "6".equals(field("mqtt_reconnect_count").getText()));
+        assertThat(field("mqtt_last_disconnect_at").getText()).contains("2026-11-29 12:50:00 UTC");
+
+        driver.findElement(By.id("detail-close")).click();
+        waitUntil(d -> !d.findElement(By.id("detail")).isDisplayed());
+    }
+
+    // ---- commands ------------------------------------------------------------------------------
+
+    @Test
+    void commandIsSentOnlyAfterConfirmationShowsInTheHistoryAndASecondOneShowsTheLockout() {
+        UUID uuid = UUID.randomUUID();
+        TestDisplay display = TestDisplay.connect(mqttUrl(), topicPrefix(), uuid);
+        displays.add(display);
+        display.health("running");
+        awaitClient(uuid);
+
+        open("#client=" + uuid);
+        waitUntil(d -> display.hostname().equals(d.findElement(By.id("detail-title")).getText()));
+        WebElement dialog = driver.findElement(By.id("confirm-dialog"));
+
+        // Escape and Cancel both leave without sending anything
+        actionButton("restart_app").click();
+        waitUntil(d -> dialog.isDisplayed());
+        assertThat(dialog.getText()).contains("Restart the app on " + display.hostname());
+        driver.switchTo().activeElement().sendKeys(Keys.ESCAPE);
+        waitUntil(d -> !dialog.isDisplayed());
+        actionButton("restart_app").click();
+        waitUntil(d -> dialog.isDisplayed());
+        driver.findElement(By.id("confirm-cancel")).click();
+        waitUntil(d -> !dialog.isDisplayed());
+        assertThat(commandCount(uuid)).as("nothing sent without confirmation").isZero();
+
+        actionButton("restart_app").click();
+        waitUntil(d -> dialog.isDisplayed());
+        driver.findElement(By.id("confirm-reason")).sendKeys("frozen screen (browser test)");
+        driver.findElement(By.id("confirm-ok")).click();
+        waitUntil(d -> !dialog.isDisplayed());
+        await().atMost(WAIT).until(() -> commandCount(uuid) == 1);
+        String id = (String) scalar("SELECT CAST(id AS text) FROM client_commands WHERE client_uuid = ?", uuid);
+        assertThat(commandRow(id)).containsEntry("action", "restart_app").containsEntry("reason", "frozen screen (browser test)");
+        waitUntil(d -> d.findElement(By.id("command-message")).getText().contains("Restart app sent"));
+        // the display acks: the history follows the command to completed
+        waitUntil(d -> commandStatus(id).equals("completed"));
+        WebElement historyRow = driver.findElement(By.cssSelector("#commands-table tr[data-command-id='" + id + "']"));
+        assertThat(historyRow.getText()).contains("Restart app").contains("completed").contains("api");
+        browser.screenshot("04-command-history");
+
+        actionButton("reboot_host").click();
+        waitUntil(d -> dialog.isDisplayed());
+        assertThat(dialog.getText()).contains("Reboot " + display.hostname());
+        driver.findElement(By.id("confirm-ok")).click();
+        WebElement message = driver.findElement(By.id("command-message"));
+        waitUntil(d -> message.getText().contains("lockout"));
+        assertThat(message.getText())
+                .contains("Not sent: " + display.hostname() + " is in its lockout")
+                .containsPattern("try again in 1[45] min \\d+ s \\(after \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2} UTC\\)");
+        assertThat(message.findElement(By.tagName("button")).getText()).isEqualTo("Override the lockout…");
+        assertThat(commandCount(uuid)).as("the lockout refused the second command").isEqualTo(1);
+        browser.screenshot("05-lockout");
+    }
+
+    // ---- table ---------------------------------------------------------------------------------
+
+    @Test
+    void displayTableSortsByColumnAndFiltersByTextAndState() {
+        UUID crashed = UUID.randomUUID();
+        UUID online = UUID.randomUUID();
+        UUID other = UUID.randomUUID();
+        publish(crashed, "health", "{\"hostname\":\"sort-b-crashed\",\"process_status\":\"crashed\",\"app_version\":\"3.10.0\"}");
+        publish(online, "health", "{\"hostname\":\"sort-a-online\",\"process_status\":\"running\",\"app_version\":\"3.9.0\"}");
+        publish(other, "health", "{\"hostname\":\"unrelated-x\",\"process_status\":\"running\"}");
+        await().atMost(WAIT).until(() -> "crashed".equals(scalar("SELECT liveness_state FROM clients WHERE uuid = ?", crashed)));
+        awaitClient(other);
+
+        open("");
+        WebElement filter = driver.findElement(By.id("filter-text"));
+        filter.sendKeys("sort-");
+        waitUntil(d -> visibleNames().equals(List.of("sort-a-online", "sort-b-crashed")));
+        assertThat(driver.findElement(By.id("fleet-shown")).getText()).startsWith("Showing 2 of ");
+        WebElement nameHeader = header("name");
+        assertThat(nameHeader.getAttribute("aria-sort")).isEqualTo("ascending");
+
+        // keyboard: the column header is a button
+        header("state").findElement(By.tagName("button")).sendKeys(Keys.ENTER);
+        waitUntil(d -> "ascending".equals(header("state").getAttribute("aria-sort")));
+        assertThat(nameHeader.getAttribute("aria-sort")).isEqualTo("none");
+        waitUntil(d -> visibleNames().equals(List.of("sort-b-crashed", "sort-a-online")));
+        header("state").findElement(By.tagName("button")).click();
+        waitUntil(d -> "descending".equals(header("state").getAttribute("aria-sort")));
+        waitUntil(d -> visibleNames().equals(List.of("sort-a-online", "sort-b-crashed")));
+
+        // versions sort as numbers: 3.9.0 before 3.10.0
+        header("version").findElement(By.tagName("button")).click();
+        waitUntil(d -> visibleNames().equals(List.of("sort-a-online", "sort-b-crashed")));
+        header("version").findElement(By.tagName("button")).click();
+        waitUntil(d -> visibleNames().equals(List.of("sort-b-crashed", "sort-a-online")));
+
+        new Select(driver.findElement(By.id("filter-state"))).selectByValue("crashed");
+        waitUntil(d -> visibleNames().equals(List.of("sort-b-crashed")));
+        WebElement state = driver.findElement(fleetRow(crashed)).findElement(By.cssSelector(".state"));
+        assertThat(state.getText()).as("state in words, not only a colour").isEqualTo("✖ crashed");
+
+        // the filter survives the periodic refresh
+        int now = refreshes();
+        waitUntil(d -> refreshes() >= now + 2);
+        assertThat(visibleNames()).containsExactly("sort-b-crashed");
+        new Select(driver.findElement(By.id("filter-state"))).selectByValue("");
+        filter.clear();
+    }
+
+    // ---- helpers -------------------------------------------------------------------------------
+
+    private void open(String fragment) {
+        driver.get("http://127.0.0.1:" + httpPort() + "/" + fragment);
+        waitUntil(d -> refreshes() >= 1);
+    }
+
+    private int refreshes() {
+        String v = driver.findElement(By.tagName("body")).getAttribute("data-refreshed");
+        return v == null || v.isEmpty() ? 0 : Integer.parseInt(v);
+    }
+
+    private <T> T waitUntil(Function<WebDriver, T> condition) {
+        return new WebDriverWait(driver, WAIT).ignoring(StaleElementReferenceException.class).until(condition);
+    }
+
+    private void awaitClient(UUID uuid) {
+        await().atMost(WAIT).until(() -> ((Number) scalar("SELECT count(*) FROM clients WHERE uuid = ?", uuid)).intValue() == 1);
+    }
+
+    private long commandCount(UUID uuid) {
+        return ((Number) scalar("SELECT count(*) FROM client_commands WHERE client_uuid = ?", uuid)).longValue();
+    }
+
+    private static By fleetRow(UUID uuid) {
+        return By.cssSelector("#fleet-table tbody tr[data-uuid='" + uuid + "']");
+    }
+
+    private WebElement field(String name) {
+        return driver.findElement(By.cssSelector("#detail-health dd[data-field='" + name + "']"));
+    }
+
+    private WebElement actionButton(String action) {
+        return driver.findElement(By.cssSelector("#detail-actions button[data-action='" + action + "']"));
+    }
+
+    private WebElement header(String key) {
+        return driver.findElement(By.cssSelector("#fleet-table th[data-sort='" + key + "']"));
+    }
+
+    private String commandStatus(String id) {
+        List<WebElement> rows = driver.findElements(By.cssSelector("#commands-table tr[data-command-id='" + id + "'] [data-status]"));
+        return rows.isEmpty() ? "" : rows.get(0).getAttribute("data-status");
+    }
+
+    private List<String> visibleNames() {
+        return driver.findElements(By.cssSelector("#fleet-table tbody tr a.client-link")).stream().map(WebElement::getText).toList();
+    }
+
+    private static String health(String host, int reconnects, String lastDisconnect) {
+        String connectedSince = lastDisconnect.replace(":07Z", ":09Z");
+        return "{\"hostname\":\"" + host + "\",\"process_status\":\"running\",\"app_version\":\"3.4.1\","
+                + "\"broker_connection\":{\"reconnect_count\":" + reconnects + ",\"last_disconnect_at\":\"" + lastDisconnect
+                + "\",\"connected_since\":\"" + connectedSince + "\"}}";
+    }
+}
