@@ -191,7 +191,7 @@
 
   async function loadConfig() {
     try {
-      const response = await fetch('dashboard/config.json', { cache: 'no-store' });
+      const response = await fetch('assets/config.json', { cache: 'no-store' });
       const config = await response.json();
       if (Number.isFinite(config.refresh_interval_s) && config.refresh_interval_s >= 1) {
         state.refreshS = config.refresh_interval_s;

@@ -14,7 +14,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /**
  * The dashboard page over HTTP (routes/dashboard.camel.yaml): served at {@code /} from the
  * class path with its media types and security headers, its settings at
- * {@code /dashboard/config.json}, nothing else of the class path or working directory, and the
+ * {@code /assets/config.json}, nothing else of the class path or working directory, and the
  * REST API and health endpoints unchanged beside it. The page in a browser: DashboardBrowserTest.
  */
 class DashboardPageTest extends FleetTestSupport {
@@ -32,19 +32,19 @@ class DashboardPageTest extends FleetTestSupport {
         assertThat(page.statusCode()).isEqualTo(200);
         assertThat(page.headers().firstValue("Content-Type")).hasValue("text/html; charset=utf-8");
         assertThat(page.body()).contains("<title>infoscreen-fleet dashboard</title>")
-                .contains("src=\"dashboard/assets/dashboard.js\"")
-                .contains("href=\"dashboard/assets/dashboard.css\"");
+                .contains("src=\"assets/dashboard.js\"")
+                .contains("href=\"assets/dashboard.css\"");
 
-        HttpResponse<String> script = http("GET", "/dashboard/assets/dashboard.js");
+        HttpResponse<String> script = http("GET", "/assets/dashboard.js");
         assertThat(script.statusCode()).isEqualTo(200);
         assertThat(script.headers().firstValue("Content-Type")).hasValue("text/javascript; charset=utf-8");
         assertThat(script.body()).contains("/api/monitoring/overview");
 
-        HttpResponse<String> css = http("GET", "/dashboard/assets/dashboard.css");
+        HttpResponse<String> css = http("GET", "/assets/dashboard.css");
         assertThat(css.statusCode()).isEqualTo(200);
         assertThat(css.headers().firstValue("Content-Type")).hasValue("text/css; charset=utf-8");
 
-        HttpResponse<String> icon = http("GET", "/dashboard/assets/favicon.svg");
+        HttpResponse<String> icon = http("GET", "/assets/favicon.svg");
         assertThat(icon.statusCode()).isEqualTo(200);
         assertThat(icon.headers().firstValue("Content-Type")).hasValue("image/svg+xml");
     }
@@ -62,10 +62,10 @@ class DashboardPageTest extends FleetTestSupport {
 
     @Test
     void configTellsThePageItsRefreshInterval() {
-        HttpResponse<String> r = http("GET", "/dashboard/config.json");
+        HttpResponse<String> r = http("GET", "/assets/config.json");
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
-        assertThat(r.headers().firstValue("Cache-Control")).hasValue("no-store");
+        assertThat(r.headers().firstValue("Cache-Control")).hasValue("no-cache");
         assertThat(json(r.body()).path("refresh_interval_s").asInt()).isEqualTo(7);
         assertThat(iterable(json(r.body()).fieldNames())).containsExactly("refresh_interval_s");
     }
@@ -74,10 +74,10 @@ class DashboardPageTest extends FleetTestSupport {
     @ValueSource(strings = {
         "/index.html", "/application.properties", "/log4j2.xml", "/pom.xml", "/routes/rest-api.camel.yaml",
         "/sql/list-clients.sql", "/db/migration/V1__core_schema.sql", "/org/infoscreen/fleet/Application.class",
-        "/dashboard/index.html", "/dashboard/assets/index.HTML", "/dashboard/assets/nothing-here.js",
-        "/dashboard/assets/application.properties", "/dashboard/assets/..%2F..%2Fapplication.properties",
-        "/dashboard/assets/%2e%2e%2fpom.xml", "/dashboard/assets/.hidden.js", "/dashboard/assets/dashboard.js.map",
-        "/dashboard/assets/"})
+        "/dashboard/index.html", "/dashboard/dashboard.js", "/dashboard/assets/dashboard.js", "/assets/index.HTML", "/assets/nothing-here.js",
+        "/assets/application.properties", "/assets/..%2F..%2Fapplication.properties",
+        "/assets/%2e%2e%2fpom.xml", "/assets/.hidden.js", "/assets/dashboard.js.map",
+        "/assets/"})
     void nothingButTheDashboardFilesIsServed(String path) {
         HttpResponse<String> r = http("GET", path);
         assertThat(r.statusCode()).as(path).isEqualTo(404);
@@ -86,14 +86,14 @@ class DashboardPageTest extends FleetTestSupport {
 
     @Test
     void aMissingFileIsAJsonError() {
-        assertError(http("GET", "/dashboard/assets/nothing-here.js"), 404, "not_found");
+        assertError(http("GET", "/assets/nothing-here.js"), 404, "not_found");
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"POST", "PUT", "DELETE"})
     void onlyGetAndHeadAreAnswered(String method) {
         assertThat(http(method, "/").statusCode()).isEqualTo(405);
-        assertThat(http(method, "/dashboard/assets/dashboard.js").statusCode()).isEqualTo(405);
+        assertThat(http(method, "/assets/dashboard.js").statusCode()).isEqualTo(405);
         assertThat(http("HEAD", "/").statusCode()).isEqualTo(200);
     }
 
@@ -109,7 +109,7 @@ class DashboardPageTest extends FleetTestSupport {
         HttpResponse<String> openApi = http("GET", "/api/openapi.json");
         assertThat(openApi.statusCode()).isEqualTo(200);
         assertThat(json(openApi.body()).path("paths").has("/")).isFalse();
-        assertThat(openApi.body()).doesNotContain("/dashboard");
+        assertThat(openApi.body()).doesNotContain("/assets");
     }
 
     @Test

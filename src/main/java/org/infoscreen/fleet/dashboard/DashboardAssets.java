@@ -5,13 +5,14 @@ import org.infoscreen.fleet.rest.ApiException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
 /**
- * The files of the built-in dashboard page and its open settings, for the routes in
- * {@code routes/dashboard.camel.yaml}.
+ * The files of the built-in dashboard page and its settings ({@code config.json}), for the
+ * routes in {@code routes/dashboard.camel.yaml}.
  *
  * <p>Files come only from the class path folder {@code dashboard/} (inside the jar), never from
  * the working directory, and only names of the form {@code name.ext} (lower-case letters, digits,
@@ -29,6 +30,7 @@ public class DashboardAssets {
             "png", "image/png",
             "ico", "image/x-icon");
     private static final String FOLDER = "dashboard/";
+    private static final String CONFIG = "config.json";
 
     private final int refreshIntervalS;
     private final Map<String, byte[]> cache = new ConcurrentHashMap<>();
@@ -45,11 +47,14 @@ public class DashboardAssets {
     }
 
     /**
-     * @param name a file name such as {@code app.js}
+     * @param name a file name such as {@code dashboard.js}; {@code config.json} is {@link #config()}
      * @return the file's bytes
      * @throws ApiException 404 {@code not_found} for a name that is not a dashboard file
      */
     public byte[] content(String name) {
+        if (CONFIG.equals(name)) {
+            return config().getBytes(StandardCharsets.UTF_8);
+        }
         // a missing file throws inside computeIfAbsent: nothing is cached for it
         return cache.computeIfAbsent(checked(name), DashboardAssets::load);
     }
@@ -60,6 +65,9 @@ public class DashboardAssets {
      * @throws ApiException 404 {@code not_found} for a name that is not a dashboard file
      */
     public String contentType(String name) {
+        if (CONFIG.equals(name)) {
+            return "application/json";
+        }
         String checked = checked(name);
         return TYPES.get(checked.substring(checked.lastIndexOf('.') + 1));
     }
