@@ -29,6 +29,7 @@
     sort: { key: 'name', dir: 'ascending' },
     detailUuid: null,
     detail: null,
+    commands: [],
     pending: null, // the command awaiting confirmation: {uuid, action, force}
     lastUpdated: null
   };
@@ -513,6 +514,7 @@
   }
 
   function renderCommands(commands) {
+    state.commands = commands;
     const body = $('commands-table').tBodies[0];
     body.replaceChildren();
     for (const cmd of commands) {
@@ -561,6 +563,9 @@
     return Object.entries(detail).map(([k, v]) => {
       if (k === 'downtime_s' && typeof v === 'number') {
         return 'downtime ' + duration(v);
+      }
+      if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v)) {
+        return k.replace(/_/g, ' ') + ': ' + stamp(v);
       }
       return k.replace(/_/g, ' ') + ': ' + (v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v));
     }).join(' · ');
@@ -635,10 +640,12 @@
   function showLockout(message, p, e) {
     const seconds = e.retryAfter ?? e.body.retry_after_s;
     const until = seconds != null ? new Date(Date.now() + state.serverOffsetMs + seconds * 1000).toISOString() : null;
+    const holder = state.commands.find((c) => c.id === e.body.command_id);
     const line = document.createElement('span');
     line.className = 'lockout';
     line.textContent = '✖ Not sent: ' + name(state.detail) + ' is in its lockout. Another restart, reboot, shutdown or power cycle '
-      + 'was issued for it a short while ago, and a new one is refused so the display gets time to come back'
+      + 'was issued for it a short while ago' + (holder ? ' (' + actionLabel(holder.action) + ' at ' + stamp(holder.created_at) + ')' : '')
+      + ', and a new one is refused so the display gets time to come back'
       + (seconds != null ? '. You can try again in ' + duration(seconds) + ' (after ' + stamp(until) + ').' : '.');
     const override = document.createElement('button');
     override.type = 'button';

@@ -204,6 +204,7 @@ class DashboardBrowserTest extends FleetTestSupport {
         waitUntil(d -> message.getText().contains("lockout"));
         assertThat(message.getText())
                 .contains("Not sent: " + display.hostname() + " is in its lockout")
+                .contains("(Restart app at " + stampOf(commandRow(id).get("created_at")) + ")")
                 .containsPattern("try again in 1[45] min \\d+ s \\(after \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2} UTC\\)");
         assertThat(message.findElement(By.tagName("button")).getText()).isEqualTo("Override the lockout…");
         assertThat(commandCount(uuid)).as("the lockout refused the second command").isEqualTo(1);
@@ -306,6 +307,12 @@ class DashboardBrowserTest extends FleetTestSupport {
 
     private List<String> visibleNames() {
         return driver.findElements(By.cssSelector("#fleet-table tbody tr a.client-link")).stream().map(WebElement::getText).toList();
+    }
+
+    /** @return a database time as the page writes it: {@code 2026-11-29 12:41:07 UTC} */
+    private static String stampOf(Object time) {
+        java.time.Instant at = time instanceof java.time.OffsetDateTime o ? o.toInstant() : ((java.sql.Timestamp) time).toInstant();
+        return at.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString().replace('T', ' ').replace("Z", " UTC");
     }
 
     private static String health(String host, int reconnects, String lastDisconnect) {
