@@ -82,7 +82,9 @@
       const retryAfter = parseInt(response.headers.get('Retry-After') || '', 10);
       const error = new ApiError(response.status, json, Number.isFinite(retryAfter) ? retryAfter : null);
       if (response.status === 401) {
-        needToken(t ? 'The token was refused (401 ' + (error.code || 'unauthorized') + '). Enter a valid API token.'
+        // a refused token is forgotten: it is not sent again
+        sessionStorage.removeItem(TOKEN_KEY);
+        needToken(t ? 'The token was refused (' + (error.body.message || 'HTTP 401') + '). Enter a valid API token.'
           : 'This service requires an API token.');
       }
       throw error;
