@@ -97,7 +97,9 @@
   async function checkAuth() {
     try {
       const me = await api('GET', '/api/whoami');
-      state.auth = { checked: true, enabled: true, name: me.name, role: me.role };
+      // {"name", "role", "auth_enabled"}: with authentication off every action is allowed
+      state.auth = me.auth_enabled === false ? { checked: true, enabled: false, name: null, role: null }
+        : { checked: true, enabled: true, name: me.name, role: me.role };
       hideTokenPanel();
     } catch (e) {
       if (e.status === 404) {
@@ -213,12 +215,13 @@
     if (state.refreshing) {
       return;
     }
-    if (!state.auth.checked || (state.auth.enabled && !state.auth.role)) {
+    // not signed in: ask the server who we are once there is a token (or for the first time)
+    if (!state.auth.checked || (state.auth.enabled && !state.auth.role && token())) {
       await checkAuth();
-      if (state.auth.enabled && !state.auth.role) {
-        renderRefreshStatus();
-        return;
-      }
+    }
+    if (state.auth.enabled && !state.auth.role) {
+      renderRefreshStatus();
+      return;
     }
     state.refreshing = true;
     try {
@@ -262,8 +265,15 @@
 
   function showError(message) {
     const banner = $('error-banner');
-    banner.textContent = message;
+    setText(banner, message);
     banner.hidden = false;
+  }
+
+  /** changes a live region's text only when it differs, so screen readers do not repeat it every refresh */
+  function setText(el, value) {
+    if (el.textContent !== value) {
+      el.textContent = value;
+    }
   }
 
   function hideError() {
@@ -385,7 +395,7 @@
       body.append(tr);
     }
     $('fleet-empty').hidden = state.clients.length > 0;
-    $('fleet-shown').textContent = 'Showing ' + rows.length + ' of ' + state.clients.length + ' displays';
+    setText($('fleet-shown'), 'Showing ' + rows.length + ' of ' + state.clients.length + ' displays');
   }
 
   function comparator(key, dir) {
