@@ -596,6 +596,8 @@
       + (meta.note ? ' ' + meta.note : '');
     $('confirm-reason').value = '';
     $('confirm-force').checked = Boolean(force);
+    document.querySelector('label[for="confirm-force"]').textContent = action === 'power_cycle'
+      ? 'Override (force): ignore the lockout and that the display is online' : 'Override the lockout (force)';
     $('confirm-ok').textContent = meta.label;
     $('confirm-dialog').showModal();
     $('confirm-reason').focus();
@@ -627,6 +629,13 @@
       message.className = 'inline-message problem';
       if (e.status === 409 && e.code === 'lockout') {
         showLockout(message, p, e);
+      } else if (e.status === 409 && e.code === 'client_online') {
+        message.replaceChildren(text('span', '✖ Not sent: ' + name(state.detail) + ' is online (it answers over MQTT). '
+          + 'A power cycle is for a display that no longer responds: try Restart app or Reboot host first, '
+          + 'or confirm again with "Override" checked to cut the power anyway.'));
+      } else if (e.status === 409 && e.code === 'power_target_protected') {
+        message.replaceChildren(text('span', '✖ Not sent: the outlet of ' + name(state.detail)
+          + ' is marked protected (it powers more than this display); switch it by hand. ' + (e.body.message || '')));
       } else if (e.status === 403) {
         message.replaceChildren(text('span', '✖ Not sent: your role may not do this (403). ' + (e.body.message || '')));
       } else {
