@@ -268,8 +268,8 @@ class ApiAuthenticationTest extends FleetTestSupport {
         VertxPlatformHttpRouter router = VertxPlatformHttpRouter.lookup(context, VertxPlatformHttpRouter.getRouterNameFromPort(server.getPort()));
         for (Route route : router.getRoutes()) {
             String path = route.getPath();
-            if (path == null || path.equals("/") || path.startsWith("/observe/health")) {
-                continue; // the access handler itself ("/*") and the open health endpoints
+            if (path == null || path.equals("/") || path.startsWith("/observe/health") || path.startsWith("/assets/")) {
+                continue; // the access handler itself ("/*"), the open health endpoints and dashboard files
             }
             Set<io.vertx.core.http.HttpMethod> methods = route.methods();
             for (String m : methods == null || methods.isEmpty() ? List.of("GET", "POST") : methods.stream().map(io.vertx.core.http.HttpMethod::name).toList()) {

@@ -1,5 +1,6 @@
 package org.infoscreen.fleet;
 
+import org.infoscreen.fleet.security.Role;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -31,6 +32,8 @@ import static org.awaitility.Awaitility.await;
  * service-failed panel (absent, appears within one refresh, gone after acknowledge with the row
  * cleared), the client detail's MQTT connection facts, commands with their confirmation step and
  * the lockout, and the sortable, filterable table. The page refreshes every second here.
+ * REST authentication is on: the page asks for a token, which each test types into its form
+ * (operator unless said otherwise); a viewer sees the fleet with the buttons disabled.
  * Screenshots of the main views go to {@code target/dashboard-screenshots/}. Slow: runs with
  * {@code FLEET_SLOW_TESTS=true} ({@code .ci/run}).
  */
@@ -193,7 +196,8 @@ class DashboardBrowserTest extends FleetTestSupport {
         // the display acks: the history follows the command to completed
         waitUntil(d -> commandStatus(id).equals("completed"));
         WebElement historyRow = driver.findElement(By.cssSelector("#commands-table tr[data-command-id='" + id + "']"));
-        assertThat(historyRow.getText()).contains("Restart app").contains("completed").contains("api");
+        assertThat(historyRow.getText()).contains("Restart app").contains("completed").contains(tokenName(Role.OPERATOR));
+        assertThat(commandRow(id)).containsEntry("requested_by", tokenName(Role.OPERATOR));
         browser.screenshot("04-command-history");
 
         actionButton("reboot_host").click();
@@ -260,11 +264,105 @@ class DashboardBrowserTest extends FleetTestSupport {
         filter.clear();
     }
 
+    // ---- authentication -------------------------------------------------------------------------
+
+    @Test
+    void pageAsksForATokenKeepsItInSessionStorageOnlyAndForgetsARefusedOne() {
+        UUID uuid = UUID.randomUUID();
+        publish(uuid, "health", "{\"hostname\":\"auth-" + uuid.toString().substring(0, 8) + "\",\"process_status\":\"running\"}");
+        awaitClient(uuid);
+        driver.get(base());
+        ((org.openqa.selenium.JavascriptExecutor) driver).executeScript("sessionStorage.clear()");
+        driver.get(base());
+        WebElement panel = driver.findElement(By.id("token-panel"));
+        waitUntil(d -> panel.isDisplayed());
+        assertThat(driver.findElement(By.id("token-input")).getAttribute("type")).isEqualTo("password");
+        assertThat(driver.findElement(By.id("token-input")).getAccessibleName()).isEqualTo("API token");
+        assertThat(driver.findElements(fleetRow(uuid))).as("no data without a token").isEmpty();
+        assertThat(driver.findElement(By.cssSelector("[data-count='total']")).getText()).isEqualTo("–");
+        browser.screenshot("06-sign-in");
+
+        signIn("not-a-valid-token");
+        waitUntil(d -> d.findElement(By.id("token-reason")).getText().startsWith("The token was refused"));
+        assertThat(sessionToken()).as("a refused token is not kept").isNull();
+
+        signIn(token(Role.VIEWER));
+        waitUntil(d -> !panel.isDisplayed());
+        waitUntil(d -> !d.findElements(fleetRow(uuid)).isEmpty());
+        assertThat(sessionToken()).isEqualTo(token(Role.VIEWER));
+        assertThat(driver.getCurrentUrl()).doesNotContain(token(Role.VIEWER));
+        Object local = ((org.openqa.selenium.JavascriptExecutor) driver).executeScript("return JSON.stringify(localStorage)");
+        assertThat(String.valueOf(local)).doesNotContain(token(Role.VIEWER));
+
+        // a reload in the same tab keeps the session; signing out forgets the token
+        driver.navigate().refresh();
+        waitUntil(d -> d.findElement(By.id("auth-status")).getText().contains("Signed in as " + tokenName(Role.VIEWER)));
+        driver.findElement(By.id("sign-out")).click();
+        waitUntil(d -> d.findElement(By.id("token-panel")).isDisplayed());
+        assertThat(sessionToken()).isNull();
+    }
+
+    @Test
+    void viewerSeesTheFleetWithCommandAndAcknowledgeButtonsDisabled() {
+        UUID uuid = UUID.randomUUID();
+        String host = "viewer-" + uuid.toString().substring(0, 8);
+        publish(uuid, "health", "{\"hostname\":\"" + host + "\",\"process_status\":\"running\"}");
+        publish(uuid, "service_failed", "{\"unit\":\"kiosk-browser.service\",\"result\":\"signal\",\"event_id\":\"" + UUID.randomUUID() + "\"}");
+        await().atMost(WAIT).until(() -> scalar("SELECT service_failed_at FROM clients WHERE uuid = ?", uuid) != null);
+
+        open("#client=" + uuid, Role.VIEWER);
+        waitUntil(d -> host.equals(d.findElement(By.id("detail-title")).getText()));
+        WebElement ack = waitUntil(d -> d.findElement(By.cssSelector("#service-failed-list li[data-uuid='" + uuid + "'] button.ack")));
+        assertThat(ack.isEnabled()).as("acknowledge needs operator").isFalse();
+        for (String action : List.of("restart_app", "reboot_host", "shutdown_host")) {
+            assertThat(actionButton(action).isEnabled()).as(action).isFalse();
+            assertThat(actionButton(action).getAttribute("title")).isEqualTo("Needs the operator role; you are signed in as viewer.");
+        }
+        assertThat(driver.findElement(By.id("role-note")).getText()).contains("you are signed in as viewer");
+        browser.screenshot("07-viewer");
+
+        // the same page as an operator: enabled
+        open("#client=" + uuid, Role.OPERATOR);
+        waitUntil(d -> host.equals(d.findElement(By.id("detail-title")).getText()));
+        waitUntil(d -> actionButton("restart_app").isEnabled());
+        assertThat(driver.findElement(By.id("role-note")).isDisplayed()).isFalse();
+        waitUntil(d -> d.findElement(By.cssSelector("#service-failed-list li[data-uuid='" + uuid + "'] button.ack")).isEnabled());
+        update("UPDATE clients SET service_failed_at = NULL, service_failed_unit = NULL WHERE uuid = ?", uuid);
+    }
+
     // ---- helpers -------------------------------------------------------------------------------
 
+    private String sessionToken() {
+        return (String) ((org.openqa.selenium.JavascriptExecutor) driver).executeScript(
+                "return sessionStorage.getItem('infoscreen-fleet.api-token')");
+    }
+
+    /** Opens the page in a fresh session (no token), signs in through the token form as an operator. */
     private void open(String fragment) {
-        driver.get("http://127.0.0.1:" + httpPort() + "/" + fragment);
+        open(fragment, Role.OPERATOR);
+    }
+
+    private void open(String fragment, Role role) {
+        driver.get(base());
+        ((org.openqa.selenium.JavascriptExecutor) driver).executeScript("sessionStorage.clear()");
+        driver.get(base() + fragment);
+        signIn(token(role));
+        waitUntil(d -> d.findElement(By.id("auth-status")).getText()
+                .contains("Signed in as " + tokenName(role) + " (" + role.id() + ")"));
         waitUntil(d -> refreshes() >= 1);
+    }
+
+    private void signIn(String token) {
+        WebElement input = waitUntil(d -> {
+            WebElement field = d.findElement(By.id("token-input"));
+            return field.isDisplayed() ? field : null;
+        });
+        input.sendKeys(token);
+        input.sendKeys(Keys.ENTER);
+    }
+
+    private String base() {
+        return "http://127.0.0.1:" + httpPort() + "/";
     }
 
     private int refreshes() {

@@ -6,6 +6,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.net.http.HttpResponse;
+import java.util.List;
 import java.util.Properties;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -28,23 +29,23 @@ class DashboardPageTest extends FleetTestSupport {
 
     @Test
     void pageIsServedAtTheRootWithItsScriptAndStyleSheet() {
-        HttpResponse<String> page = http("GET", "/");
+        HttpResponse<String> page = httpWithoutToken("GET", "/");
         assertThat(page.statusCode()).isEqualTo(200);
         assertThat(page.headers().firstValue("Content-Type")).hasValue("text/html; charset=utf-8");
         assertThat(page.body()).contains("<title>infoscreen-fleet dashboard</title>")
                 .contains("src=\"assets/dashboard.js\"")
                 .contains("href=\"assets/dashboard.css\"");
 
-        HttpResponse<String> script = http("GET", "/assets/dashboard.js");
+        HttpResponse<String> script = httpWithoutToken("GET", "/assets/dashboard.js");
         assertThat(script.statusCode()).isEqualTo(200);
         assertThat(script.headers().firstValue("Content-Type")).hasValue("text/javascript; charset=utf-8");
         assertThat(script.body()).contains("/api/monitoring/overview");
 
-        HttpResponse<String> css = http("GET", "/assets/dashboard.css");
+        HttpResponse<String> css = httpWithoutToken("GET", "/assets/dashboard.css");
         assertThat(css.statusCode()).isEqualTo(200);
         assertThat(css.headers().firstValue("Content-Type")).hasValue("text/css; charset=utf-8");
 
-        HttpResponse<String> icon = http("GET", "/assets/favicon.svg");
+        HttpResponse<String> icon = httpWithoutToken("GET", "/assets/favicon.svg");
         assertThat(icon.statusCode()).isEqualTo(200);
         assertThat(icon.headers().firstValue("Content-Type")).hasValue("image/svg+xml");
     }
@@ -62,7 +63,7 @@ class DashboardPageTest extends FleetTestSupport {
 
     @Test
     void configTellsThePageItsRefreshInterval() {
-        HttpResponse<String> r = http("GET", "/assets/config.json");
+        HttpResponse<String> r = httpWithoutToken("GET", "/assets/config.json");
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
         assertThat(r.headers().firstValue("Cache-Control")).hasValue("no-cache");
@@ -79,14 +80,17 @@ class DashboardPageTest extends FleetTestSupport {
         "/assets/%2e%2e%2fpom.xml", "/assets/.hidden.js", "/assets/dashboard.js.map",
         "/assets/"})
     void nothingButTheDashboardFilesIsServed(String path) {
-        HttpResponse<String> r = http("GET", path);
-        assertThat(r.statusCode()).as(path).isEqualTo(404);
-        assertThat(r.body()).doesNotContain("camel.").doesNotContain("CREATE TABLE").doesNotContain("<project");
+        // without a token the open dashboard paths answer 404, the rest 401; with one, all 404
+        for (HttpResponse<String> r : List.of(httpWithoutToken("GET", path), http("GET", path))) {
+            assertThat(r.statusCode()).as(path).isIn(401, 404);
+            assertThat(r.body()).doesNotContain("camel.").doesNotContain("CREATE TABLE").doesNotContain("<project");
+        }
+        assertThat(http("GET", path).statusCode()).as(path + " as admin").isEqualTo(404);
     }
 
     @Test
     void aMissingFileIsAJsonError() {
-        assertError(http("GET", "/assets/nothing-here.js"), 404, "not_found");
+        assertError(httpWithoutToken("GET", "/assets/nothing-here.js"), 404, "not_found");
     }
 
     @ParameterizedTest
