@@ -9,7 +9,7 @@
   const STATE_ICON = { online: '✔', crashed: '✖', stale: '◔', offline: '○' };
   const COMMAND_ICON = {
     queued: '…', published: '↗', accepted: '✓', executing: '⟳', completed: '✔',
-    failed: '✖', rejected: '✖', expired: '⌛', cancelled: '⊘'
+    failed: '✖', rejected: '✖', expired: '◌', cancelled: '⊘'
   };
   const ACTIONS = {
     restart_app: { label: 'Restart app', verb: 'Restart the app on', role: 'operator' },
@@ -544,8 +544,10 @@
         cancel.addEventListener('click', () => cancelCommand(cmd, cancel));
       }
       const by = cmd.requested_by + (cmd.origin === 'crash_recovery' ? ' (auto-recovery)' : '') + (cmd.forced ? ', forced' : '');
-      tr.append(cell(relativeWithStamp(cmd.created_at)), cell(text('span', actionLabel(cmd.action), 'action')), cell(status),
-        cell(text('span', by)), cell(text('span', cmd.detail || (cmd.reason ? 'reason: ' + cmd.reason : '–'))), cell(cancel));
+      const statusCell = cell(status);
+      statusCell.append(' ', cancel);
+      tr.append(cell(relativeWithStamp(cmd.created_at)), cell(text('span', actionLabel(cmd.action), 'action')), statusCell,
+        cell(text('span', by)), cell(text('span', cmd.detail || (cmd.reason ? 'reason: ' + cmd.reason : '–'))));
       body.append(tr);
     }
     $('commands-empty').hidden = commands.length > 0;
