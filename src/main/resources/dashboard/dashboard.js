@@ -155,8 +155,27 @@
   function signOut() {
     sessionStorage.removeItem(TOKEN_KEY);
     state.auth = { checked: true, enabled: true, name: null, role: null };
-    state.clients = [];
+    clearViews();
     needToken('Signed out. Enter an API token to continue.');
+  }
+
+  /** removes every fleet value from the page (after signing out nothing of the last session stays visible) */
+  function clearViews() {
+    state.clients = [];
+    state.lastUpdated = null;
+    document.querySelectorAll('[data-count]').forEach((el) => { el.textContent = '–'; });
+    $('recovery-status').textContent = '';
+    renderServiceFailed([]);
+    renderCrashed([]);
+    renderFleet();
+    $('detail').hidden = true;
+    $('detail-health').replaceChildren();
+    $('commands-table').tBodies[0].replaceChildren();
+    $('detail-boots').replaceChildren();
+    $('detail-events').replaceChildren();
+    $('command-message').textContent = '';
+    $('ack-message').textContent = '';
+    renderRefreshStatus();
   }
 
   /** @return true when the signed-in role (or a server without authentication) allows `needed` */
@@ -483,6 +502,7 @@
   }
 
   function renderDetail(c, commands, events) {
+    $('detail').hidden = false;
     $('detail-title').textContent = name(c);
     const h = c.health || {};
     const bc = h.broker_connection || {};

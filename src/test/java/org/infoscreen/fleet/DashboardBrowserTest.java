@@ -300,6 +300,8 @@ class DashboardBrowserTest extends FleetTestSupport {
         driver.findElement(By.id("sign-out")).click();
         waitUntil(d -> d.findElement(By.id("token-panel")).isDisplayed());
         assertThat(sessionToken()).isNull();
+        assertThat(driver.findElements(fleetRow(uuid))).as("nothing of the session stays on the page").isEmpty();
+        assertThat(driver.findElement(By.cssSelector("[data-count='total']")).getText()).isEqualTo("–");
     }
 
     @Test
