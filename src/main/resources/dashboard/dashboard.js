@@ -30,6 +30,7 @@
     detailUuid: null,
     detail: null,
     commands: [],
+    session: 0, // changes on sign-in and sign-out: answers to requests of an earlier session are dropped
     pending: null, // the command awaiting confirmation: {uuid, action, force}
     lastUpdated: null
   };
@@ -153,6 +154,7 @@
   }
 
   function signOut() {
+    state.session++;
     sessionStorage.removeItem(TOKEN_KEY);
     state.auth = { checked: true, enabled: true, name: null, role: null };
     clearViews();
@@ -243,18 +245,22 @@
       return;
     }
     state.refreshing = true;
+    const session = state.session;
     try {
       const [overview, failed, crashed] = await Promise.all([
         api('GET', '/api/monitoring/overview'),
         api('GET', '/api/clients/service_failed'),
         api('GET', '/api/clients/crashed')
       ]);
+      if (session !== state.session) {
+        return;
+      }
       state.serverOffsetMs = Date.parse(overview.generated_at) - Date.now();
       state.clients = overview.clients;
       renderCounts(overview);
-      renderServiceFailed(failed.clients);
-      renderCrashed(crashed.clients);
-      renderFleet();
+      keepFocus($('service-failed-list'), () => renderServiceFailed(failed.clients));
+      keepFocus($('crashed-table'), () => renderCrashed(crashed.clients));
+      keepFocus($('fleet-table'), renderFleet);
       if (state.detailUuid) {
         await loadDetail(state.detailUuid);
       }
@@ -481,13 +487,14 @@
 
   async function loadDetail(uuid) {
     const base = '/api/clients/' + encodeURIComponent(uuid);
+    const session = state.session;
     try {
       const [client, commands, events] = await Promise.all([
         api('GET', base),
         api('GET', base + '/commands?limit=20'),
         api('GET', base + '/events?limit=100')
       ]);
-      if (uuid !== state.detailUuid) {
+      if (uuid !== state.detailUuid || session !== state.session) {
         return;
       }
       state.detail = client;
@@ -539,7 +546,7 @@
     fact('Power target', c.has_power_target ? 'yes' : 'none', 'has_power_target');
 
     $('detail-actions').querySelector('[data-action="power_cycle"]').hidden = !c.has_power_target;
-    renderCommands(commands);
+    keepFocus($('commands-table'), () => renderCommands(commands));
     renderEvents($('detail-boots'), events.filter((e) => BOOT_EVENTS.has(e.type)), 'No reboot seen yet.');
     renderEvents($('detail-events'), events, 'No events yet.');
     applyRole();
@@ -714,6 +721,27 @@
     }
   }
 
+  /**
+   * Runs `render`, which rebuilds the rows of `container`; when the keyboard focus was on a link
+   * or button in a row, it is put back on the same control of the same row afterwards, so a
+   * refresh never throws a keyboard user out of a list.
+   */
+  function keepFocus(container, render) {
+    const active = document.activeElement;
+    const row = active && container.contains(active) ? active.closest('[data-uuid], [data-command-id]') : null;
+    if (!row) {
+      render();
+      return;
+    }
+    const key = row.dataset.uuid ? '[data-uuid="' + row.dataset.uuid + '"]' : '[data-command-id="' + row.dataset.commandId + '"]';
+    const control = active.classList.contains('client-link') ? 'a.client-link' : active.tagName.toLowerCase() + '.' + active.className.split(' ')[0];
+    render();
+    const again = container.querySelector(key + ' ' + control);
+    if (again) {
+      again.focus();
+    }
+  }
+
   // ---- formatting -------------------------------------------------------------------------
 
   function text(tag, value, className) {
@@ -856,6 +884,7 @@
       if (!value) {
         return;
       }
+      state.session++;
       sessionStorage.setItem(TOKEN_KEY, value);
       $('token-input').value = '';
       state.auth.checked = false;

@@ -133,8 +133,10 @@ class DashboardBrowserTest extends FleetTestSupport {
 
         open("");
         // keyboard: the display's link in the table opens the detail
-        WebElement link = waitUntil(d -> d.findElement(fleetRow(uuid)).findElement(By.linkText(host)));
-        link.sendKeys(Keys.ENTER);
+        waitUntil(d -> {
+            d.findElement(fleetRow(uuid)).findElement(By.linkText(host)).sendKeys(Keys.ENTER);
+            return true;
+        });
         waitUntil(d -> host.equals(d.findElement(By.id("detail-title")).getText()));
         assertThat(driver.getCurrentUrl()).endsWith("#client=" + uuid);
         assertThat(driver.switchTo().activeElement().getAttribute("id")).as("focus moves to the detail").isEqualTo("detail-title");
@@ -256,10 +258,15 @@ class DashboardBrowserTest extends FleetTestSupport {
         WebElement state = driver.findElement(fleetRow(crashed)).findElement(By.cssSelector(".state"));
         assertThat(state.getText()).as("state in words, not only a colour").isEqualTo("✖ crashed");
 
-        // the filter survives the periodic refresh
+        // the filter and the keyboard focus on a row survive the periodic refresh
+        waitUntil(d -> {
+            d.findElement(fleetRow(crashed)).findElement(By.cssSelector("a.client-link")).sendKeys("");
+            return true;
+        });
         int now = refreshes();
         waitUntil(d -> refreshes() >= now + 2);
         assertThat(visibleNames()).containsExactly("sort-b-crashed");
+        assertThat(driver.switchTo().activeElement().getText()).as("focus kept on the row's link").isEqualTo("sort-b-crashed");
         new Select(driver.findElement(By.id("filter-state"))).selectByValue("");
         filter.clear();
     }
