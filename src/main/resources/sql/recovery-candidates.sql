@@ -17,7 +17,11 @@ SELECT c.uuid, c.liveness_state, c.recovery_state, c.recovery_last_decision,
          WHERE k.client_uuid = c.uuid AND k.status IN ('queued', 'published', 'accepted', 'executing')) AS open_commands,
        CASE WHEN c.lockout_until > now()
             THEN CAST(ceil(EXTRACT(EPOCH FROM (c.lockout_until - now()))) AS bigint) END AS lockout_remaining_s,
-       false AS has_power_target
+       -- a power target the ladder may use: one whose outlet is not protected (a protected outlet
+       -- feeds network gear or the controller and is never switched by the ladder)
+       EXISTS (SELECT 1 FROM power_targets p WHERE p.client_uuid = c.uuid
+                 AND NOT EXISTS (SELECT 1 FROM power_targets o WHERE o.outlet_key = p.outlet_key AND o.protected)) AS has_power_target,
+       EXISTS (SELECT 1 FROM power_targets p WHERE p.client_uuid = c.uuid) AS has_any_power_target
 FROM clients c
 WHERE c.liveness_state IN ('crashed', 'stale')
 ORDER BY c.uuid

@@ -122,14 +122,32 @@ public class FleetConfiguration implements CamelConfiguration {
     int commandRatePeriodS;
     @PropertyInject(value = "fleet.dashboard.refresh-interval-s", defaultValue = "15")
     int dashboardRefreshIntervalS;
+    @PropertyInject(value = "fleet.recovery.stale-min-age-s", defaultValue = "120")
+    int recoveryStaleMinAgeS;
+    @PropertyInject(value = "fleet.power.kamelet-location", defaultValue = "file:routes/kamelets,classpath:routes/kamelets")
+    String powerKameletLocation;
+    @PropertyInject(value = "fleet.power.off-s", defaultValue = "10")
+    int powerOffS;
+    @PropertyInject(value = "fleet.power.lock-wait-s", defaultValue = "300")
+    int powerLockWaitS;
+    @PropertyInject(value = "fleet.power.http-connect-timeout-ms", defaultValue = "3000")
+    long powerHttpConnectTimeoutMs;
+    @PropertyInject(value = "fleet.power.http-timeout-ms", defaultValue = "10000")
+    long powerHttpTimeoutMs;
     @PropertyInject(value = "camel.server.host", defaultValue = "0.0.0.0")
     String httpHost;
     @PropertyInject(value = "camel.server.port", defaultValue = "8080")
     int httpPort;
 
+    /**
+     * The environment secrets are read from ({@code System.getenv()}); tests add the variables a
+     * power target references, since a running JVM's environment cannot be changed.
+     */
+    static volatile java.util.Map<String, String> environment = System.getenv();
+
     @Override
     public void configure(CamelContext context) throws Exception {
-        Secrets secrets = new Secrets(System.getenv());
+        Secrets secrets = new Secrets(environment);
         PropertiesComponent properties = context.getPropertiesComponent();
         requireFreeHttpPort();
 
@@ -215,7 +233,8 @@ public class FleetConfiguration implements CamelConfiguration {
         context.getRegistry().bind("commandRequests",
                 new org.infoscreen.fleet.commands.CommandRequests(mapper, commandTtlS, commandMaxTtlS, commandLockoutS));
         context.getRegistry().bind("recoveryPolicy", new org.infoscreen.fleet.recovery.RecoveryPolicy(
-                mapper, recoveryBudgetAttempts, recoveryBackoffS, recoveryCommandTtlS, commandLockoutS));
+                mapper, recoveryBudgetAttempts, recoveryBackoffS, recoveryCommandTtlS, commandLockoutS, recoveryStaleMinAgeS));
+        configurePower(context, mapper, secrets);
         context.getRegistry().bind("recoveryHealthCheck",
                 new org.infoscreen.fleet.recovery.RecoveryCircuitBreakerHealthCheck(dataSource, recoveryEnabled));
         if (recoveryEnabled) {
@@ -296,6 +315,38 @@ public class FleetConfiguration implements CamelConfiguration {
 
     private static Path path(String value) {
         return value == null || value.isBlank() ? null : Path.of(value);
+    }
+
+    /**
+     * Power cycles: the driver catalogue (the kamelet folder), the beans the shared power route and
+     * the driver kamelets call, and camel-http (Apache HttpClient 5) for the drivers: timeouts, and
+     * credentials for a device's Basic/Digest challenge taken from the exchange, never from a URI.
+     */
+    private void configurePower(CamelContext context, ObjectMapper mapper, Secrets secrets) {
+        var drivers = new org.infoscreen.fleet.power.PowerDrivers(mapper, powerKameletLocation);
+        context.getRegistry().bind("powerDrivers", drivers);
+        context.getRegistry().bind("powerTargets", new org.infoscreen.fleet.power.PowerTargets(mapper, drivers, secrets));
+        context.getRegistry().bind("powerOperations",
+                new org.infoscreen.fleet.power.PowerOperations(mapper, drivers, secrets, powerOffS, powerLockWaitS));
+        var powerHttp = new org.infoscreen.fleet.power.PowerHttp();
+        context.getRegistry().bind("powerHttp", powerHttp);
+        context.getRegistry().bind("powerJson", new org.infoscreen.fleet.power.PowerJson(mapper));
+        context.getRegistry().bind("wakeOnLan", new org.infoscreen.fleet.power.WakeOnLan());
+        context.getRegistry().bind("powerInsecureTls", org.infoscreen.fleet.power.PowerTls.trustAll());
+        context.getRegistry().bind("powerNoHostnameCheck", org.apache.hc.client5.http.ssl.NoopHostnameVerifier.INSTANCE);
+        for (String scheme : new String[] {"http", "https"}) {
+            var http = context.getComponent(scheme, org.apache.camel.component.http.HttpComponent.class);
+            http.setHttpClientConfigurer(powerHttp.clientConfigurer());
+            http.setHttpActivityListener(powerHttp.activityListener());
+            http.setConnectTimeout(powerHttpConnectTimeoutMs);
+            http.setConnectionRequestTimeout(powerHttpConnectTimeoutMs);
+            http.setResponseTimeout(powerHttpTimeoutMs);
+            http.setSoTimeout(powerHttpTimeoutMs);
+            // a device's answer to a switch is never followed elsewhere; no cookies between power targets
+            http.setRedirectHandlingDisabled(true);
+            http.setCookieManagementDisabled(true);
+            http.setUserAgent("infoscreen-fleet");
+        }
     }
 
     /**

@@ -170,6 +170,14 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
         p.setProperty("fleet.api.command-rate.per-client", "100000");
         p.putAll(extraProperties());
         camelContextConfiguration.withUseOverridePropertiesWithPropertiesComponent(p);
+        Map<String, String> env = new java.util.HashMap<>(System.getenv());
+        env.putAll(extraEnvironment());
+        FleetConfiguration.environment = env;
+    }
+
+    /** @return environment variables the service sees in this class besides the real ones (power target secrets) */
+    protected Map<String, String> extraEnvironment() {
+        return Map.of();
     }
 
     /**
@@ -328,6 +336,24 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
             }
             headers.forEach(b::header);
             return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** PUTs a JSON body to the service and returns the response (body as text). */
+    protected HttpResponse<String> httpPut(String path, String jsonBody) {
+        try {
+            initIds();
+            HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort() + path))
+                    .timeout(Duration.ofSeconds(10))
+                    .header("Content-Type", "application/json")
+                    .PUT(HttpRequest.BodyPublishers.ofString(jsonBody, StandardCharsets.UTF_8))
+                    .build();
+            return http.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
             throw new IllegalStateException(e);
         } catch (InterruptedException e) {

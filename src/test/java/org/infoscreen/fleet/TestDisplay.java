@@ -163,6 +163,16 @@ final class TestDisplay implements AutoCloseable {
         return this;
     }
 
+    /**
+     * The display got its power back after a power cycle: it boots (a new boot_id), reports a
+     * health snapshot and beats again every {@code interval}.
+     */
+    void bootsAfterPowerCycle(Duration interval) {
+        bootId = "boot-" + UUID.randomUUID();
+        health("running");
+        keepBeating(interval);
+    }
+
     // ---- connection ----------------------------------------------------------------------
 
     /** Connects (clean start unless persistent) and subscribes to its commands topic at QoS 2. */

@@ -21,6 +21,7 @@ public class CommandRequests {
     /** Actions an operator may send through the commands endpoint. */
     public static final Set<String> MQTT_ACTIONS = Set.of("restart_app", "reboot_host", "shutdown_host");
     private static final Set<String> FIELDS = Set.of("action", "reason", "ttl_s", "force");
+    private static final Set<String> POWER_CYCLE_FIELDS = Set.of("reason", "ttl_s", "force");
     private static final int MAX_REASON = 500;
 
     private final ObjectMapper mapper;
@@ -51,19 +52,7 @@ public class CommandRequests {
      * @throws ApiException 400 {@code invalid_body}, {@code unknown_action}, {@code invalid_ttl}
      */
     public Map<String, Object> parse(String body, UUID clientUuid, String principal) {
-        JsonNode json;
-        try {
-            json = body == null || body.isBlank() ? null
-                    : mapper.reader()
-                            .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-                            .with(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-                            .readTree(body);
-        } catch (JsonProcessingException e) {
-            throw new ApiException(400, "invalid_body", "the body is not JSON: " + e.getOriginalMessage());
-        }
-        if (json == null || !json.isObject()) {
-            throw new ApiException(400, "invalid_body", "the body must be a JSON object with at least \"action\"");
-        }
+        JsonNode json = read(body, false);
         var names = json.fieldNames();
         while (names.hasNext()) {
             String name = names.next();
@@ -76,12 +65,60 @@ public class CommandRequests {
             throw new ApiException(400, "unknown_action", "\"action\" is required, one of " + MQTT_ACTIONS.stream().sorted().toList());
         }
         if ("power_cycle".equals(action.asText())) {
-            throw new ApiException(400, "unknown_action", "power_cycle is not available through this endpoint (it needs a power target; reserved for the power-cycle feature)");
+            throw new ApiException(400, "unknown_action", "power_cycle is not sent through this endpoint: use POST /api/clients/{uuid}/power_cycle (it needs a power target)");
         }
         if (!MQTT_ACTIONS.contains(action.asText())) {
             throw new ApiException(400, "unknown_action", "unknown action '" + Text.abbreviate(action.asText()) + "'; one of "
                     + MQTT_ACTIONS.stream().sorted().toList());
         }
+        return options(json, action.asText(), clientUuid, principal);
+    }
+
+    /**
+     * Validates {@code POST /api/clients/{uuid}/power_cycle} bodies: {@code {"reason"?, "ttl_s"?,
+     * "force"?}}; no body is the same as {@code {}}.
+     *
+     * @param body       request body, may be empty
+     * @param clientUuid the client the power cycle is for
+     * @param principal  name of the API token that asks ({@code fleetPrincipal}), recorded as {@code requested_by}
+     * @return named SQL parameters of {@code create-command.sql} with action {@code power_cycle}
+     * @throws ApiException 400 {@code invalid_body}, {@code invalid_ttl}
+     */
+    public Map<String, Object> powerCycle(String body, UUID clientUuid, String principal) {
+        JsonNode json = read(body, true);
+        var names = json.fieldNames();
+        while (names.hasNext()) {
+            String name = names.next();
+            if (!POWER_CYCLE_FIELDS.contains(name)) {
+                throw new ApiException(400, "invalid_body", "unknown field '" + Text.abbreviate(name) + "'; allowed: "
+                        + POWER_CYCLE_FIELDS.stream().sorted().toList());
+            }
+        }
+        return options(json, "power_cycle", clientUuid, principal);
+    }
+
+    private JsonNode read(String body, boolean emptyIsObject) {
+        if (emptyIsObject && (body == null || body.isBlank())) {
+            return mapper.createObjectNode();
+        }
+        JsonNode json;
+        try {
+            json = body == null || body.isBlank() ? null
+                    : mapper.reader()
+                            .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                            .with(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                            .readTree(body);
+        } catch (JsonProcessingException e) {
+            throw new ApiException(400, "invalid_body", "the body is not JSON: " + e.getOriginalMessage());
+        }
+        if (json == null || !json.isObject()) {
+            throw new ApiException(400, "invalid_body", emptyIsObject ? "the body must be a JSON object (or empty)"
+                    : "the body must be a JSON object with at least \"action\"");
+        }
+        return json;
+    }
+
+    private Map<String, Object> options(JsonNode json, String action, UUID clientUuid, String principal) {
         int ttl = defaultTtlS;
         JsonNode ttlNode = json.get("ttl_s");
         if (ttlNode != null && !ttlNode.isNull()) {
@@ -111,7 +148,7 @@ public class CommandRequests {
         }
         Map<String, Object> p = new HashMap<>();
         p.put("id", UUID.randomUUID());
-        p.put("action", action.asText());
+        p.put("action", action);
         p.put("reason", reason);
         p.put("ttl_s", ttl);
         p.put("force", force);

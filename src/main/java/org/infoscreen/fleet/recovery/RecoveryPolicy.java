@@ -17,7 +17,9 @@ import java.util.UUID;
  * <p>Ladder: an app that crashed while the device still talks MQTT gets {@code restart_app},
  * then {@code reboot_host}, then {@code power_cycle} where a power target exists; a silent
  * (stale) device skips the MQTT steps. Without a power target the ladder ends at an alert.
- * Every step respects, in this order: the fleet circuit breaker, an exhausted budget, a command
+ * Every step respects, in this order: the fleet circuit breaker, an exhausted budget, the settling
+ * time of a stale device (it must have been stale for a minimum age, so that a fleet-wide outage
+ * trips the circuit breaker before the first displays to fall silent are acted on), a command
  * already in flight, the lockout, the budget (attempts per window) and the backoff between
  * attempts (base × 2^(attempts−1) seconds).
  */
@@ -28,6 +30,7 @@ public class RecoveryPolicy {
     private final long backoffBaseS;
     private final int commandTtlS;
     private final int lockoutS;
+    private final long staleMinAgeS;
 
     /**
      * @param mapper         Jackson mapper for the event details
@@ -35,9 +38,12 @@ public class RecoveryPolicy {
      * @param backoffBaseS   seconds to wait after the first attempt; doubles with each further attempt
      * @param commandTtlS    time to live of a recovery command, seconds
      * @param lockoutS       lockout window after a destructive command, seconds
+     * @param staleMinAgeS   seconds a device must have been stale before recovery acts on it
      */
-    public RecoveryPolicy(ObjectMapper mapper, int budgetAttempts, long backoffBaseS, int commandTtlS, int lockoutS) {
+    public RecoveryPolicy(ObjectMapper mapper, int budgetAttempts, long backoffBaseS, int commandTtlS, int lockoutS,
+                          long staleMinAgeS) {
         this.mapper = mapper;
+        this.staleMinAgeS = staleMinAgeS;
         this.budgetAttempts = budgetAttempts;
         this.backoffBaseS = backoffBaseS;
         this.commandTtlS = commandTtlS;
@@ -94,6 +100,11 @@ public class RecoveryPolicy {
         if ("exhausted".equals(c.get("recovery_state"))) {
             return skip(uuid, "exhausted", "recovery exhausted; left to people until stable or cleared", Map.of());
         }
+        long downFor = number(c.get("down_for_s"));
+        if ("stale".equals(state) && downFor < staleMinAgeS) {
+            return skip(uuid, "settling", "stale for " + downFor + " s; recovery waits until " + staleMinAgeS
+                    + " s so that a fleet-wide outage pauses it first", Map.of("stale_min_age_s", staleMinAgeS));
+        }
         if (number(c.get("open_commands")) > 0) {
             return skip(uuid, "command_in_flight", "a command for this client is still in flight", Map.of());
         }
@@ -115,9 +126,11 @@ public class RecoveryPolicy {
         }
         String next = nextStep(state, (String) c.get("episode_last_action"), Boolean.TRUE.equals(c.get("has_power_target")));
         if (next == null) {
+            String power = Boolean.TRUE.equals(c.get("has_any_power_target"))
+                    ? "its power target's outlet is protected" : "no power target exists";
             String why = "stale".equals(state)
-                    ? "device is silent and has no power target: MQTT commands cannot reach it"
-                    : "restart_app and reboot_host were tried and no power target exists";
+                    ? "device is silent and " + power + ": MQTT commands cannot reach it"
+                    : "restart_app and reboot_host were tried and " + power;
             return decision(uuid, "alert", null, "alert:" + state, "recovery_alert",
                     Map.of("reason", why, "liveness_state", state, "needs", "power_cycle or a person on site"));
         }

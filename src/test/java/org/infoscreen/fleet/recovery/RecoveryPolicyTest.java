@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RecoveryPolicyTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final RecoveryPolicy policy = new RecoveryPolicy(JSON, 3, 60, 300, 900);
+    private final RecoveryPolicy policy = new RecoveryPolicy(JSON, 3, 60, 300, 900, 0);
     private final UUID uuid = UUID.randomUUID();
 
     // ---- guards, in their order ------------------------------------------------------------
@@ -125,7 +125,7 @@ class RecoveryPolicyTest {
 
     @Test
     void backoffKeepsDoublingBeyondTheDefaultBudget() {
-        RecoveryPolicy generous = new RecoveryPolicy(JSON, 10, 60, 300, 900);
+        RecoveryPolicy generous = new RecoveryPolicy(JSON, 10, 60, 300, 900, 0);
         Map<String, Object> c = crashed();
         c.put("attempts_in_window", 4L);
         c.put("episode_last_action", "restart_app");
@@ -213,6 +213,51 @@ class RecoveryPolicyTest {
         assertIssue(policy.decide(c, false), "power_cycle", 1);
         c.put("episode_last_action", "restart_app");
         assertThat(policy.decide(c, false)).containsEntry("action", "power_cycle");
+    }
+
+    // ---- settling: a stale device is acted on only after a minimum stale age -----------------
+
+    @Test
+    void freshlyStaleDeviceIsLeftToSettleSoTheCircuitBreakerCanSeeAFleetWideOutageFirst() {
+        RecoveryPolicy settling = new RecoveryPolicy(JSON, 3, 60, 300, 900, 120);
+        Map<String, Object> c = stale();
+        c.put("has_power_target", true);
+        c.put("down_for_s", 119L);
+        Map<String, Object> d = assertSkip(settling.decide(c, false), "settling");
+        assertThat(detail(d).path("stale_min_age_s").asLong()).isEqualTo(120);
+        c.put("has_power_target", false);
+        assertSkip(settling.decide(c, false), "settling");
+
+        c.put("down_for_s", 120L);
+        assertThat(settling.decide(c, false)).containsEntry("kind", "alert");
+        c.put("has_power_target", true);
+        assertIssue(settling.decide(c, false), "power_cycle", 1);
+    }
+
+    @Test
+    void settlingAppliesOnlyToStaleDevicesNotToCrashedOnes() {
+        RecoveryPolicy settling = new RecoveryPolicy(JSON, 3, 60, 300, 900, 120);
+        Map<String, Object> c = crashed();
+        c.put("down_for_s", 1L);
+        assertIssue(settling.decide(c, false), "restart_app", 1);
+    }
+
+    @Test
+    void circuitBreakerIsReportedBeforeSettling() {
+        RecoveryPolicy settling = new RecoveryPolicy(JSON, 3, 60, 300, 900, 120);
+        Map<String, Object> c = stale();
+        c.put("down_for_s", 1L);
+        assertSkip(settling.decide(c, true), "circuit_breaker");
+    }
+
+    @Test
+    void aProtectedPowerTargetEndsTheLadderInAnAlertThatSaysSo() {
+        Map<String, Object> c = stale();
+        c.put("has_power_target", false);
+        c.put("has_any_power_target", true);
+        Map<String, Object> d = policy.decide(c, false);
+        assertThat(d).containsEntry("kind", "alert");
+        assertThat(detail(d).path("reason").asText()).contains("protected");
     }
 
     // ---- shapes --------------------------------------------------------------------------------
