@@ -157,6 +157,26 @@ public class PowerHttp {
         }
     }
 
+    /**
+     * @param location a {@code Location} header: an absolute URL or a path
+     * @return its path, or {@code null} when there is none or it is not a plain path under
+     *         {@code /redfish/} (a device cannot send the service to another host)
+     */
+    public String path(String location) {
+        if (location == null || location.isBlank()) {
+            return null;
+        }
+        String path = location;
+        try {
+            if (location.contains("://")) {
+                path = java.net.URI.create(location).getRawPath();
+            }
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        return path != null && path.startsWith("/redfish/") && !path.contains("//") && !path.contains("@") ? path : null;
+    }
+
     private String join(String[] pairs) {
         StringBuilder q = new StringBuilder();
         for (int i = 0; i + 1 < pairs.length; i += 2) {

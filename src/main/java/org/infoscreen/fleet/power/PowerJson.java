@@ -65,6 +65,29 @@ public class PowerJson {
         return false;
     }
 
+    /**
+     * @param k1 first key
+     * @param v1 first value
+     * @param k2 second key
+     * @param v2 second value
+     * @return a JSON object with two text fields, properly escaped (e.g. a login body)
+     */
+    public String object(String k1, String v1, String k2, String v2) {
+        var o = mapper.createObjectNode();
+        o.put(k1, v1);
+        o.put(k2, v2);
+        return o.toString();
+    }
+
+    /**
+     * @param k1 key
+     * @param v1 value
+     * @return a JSON object with one text field, properly escaped
+     */
+    public String object(String k1, String v1) {
+        return mapper.createObjectNode().put(k1, v1).toString();
+    }
+
     private JsonNode tree(String json) {
         try {
             JsonNode n = json == null || json.isBlank() ? null : mapper.readTree(json);

@@ -174,6 +174,21 @@ public class PowerOperations {
     }
 
     /**
+     * Whether a failed power cycle may have switched the outlet (then it keeps the lockout, like
+     * any command that ran).
+     *
+     * @param switched  a switching call succeeded
+     * @param attempted a switching call was made
+     * @param kind      {@link #kind(Throwable)} of the failure
+     * @return {@code true} when a switch succeeded, or a switching call failed in a way that leaves
+     *         open whether the device acted (timeout, connection lost); {@code false} when the
+     *         device refused (authentication, configuration, unsupported) or nothing was sent
+     */
+    public boolean mayHaveSwitched(Boolean switched, Boolean attempted, String kind) {
+        return Boolean.TRUE.equals(switched) || (Boolean.TRUE.equals(attempted) && "retryable".equals(kind));
+    }
+
+    /**
      * @param n a counter, {@code null} = 0
      * @return n + 1
      */

@@ -13,8 +13,7 @@ public final class Redaction {
 
     /** What a credential looks like in the texts this service produces. */
     public static final Pattern CREDENTIAL = Pattern.compile(
-            "(?i)((?:password|passwd|pwd|token|secret|x-auth-token)[\"']?\\s*[=:]\\s*[\"']?"
-                    + "|authorization[\"']?\\s*[=:]\\s*[\"']?(?:basic|bearer)\\s+)[^\\s\"'&,;}\\]\\\\]+");
+            "(?i)((?:password|passwd|pwd|token|secret|x-auth-token)[\"']?\\s*[=:]\\s*|authorization[\"']?\\s*[=:]\\s*[\"']?(?:basic|bearer)\\s+)(?:\"(?:[^\"\\\\]|\\\\.)*\"|'[^']*'|[^\\s\"'&,;}\\]\\\\]+)");
 
     private Redaction() {
     }
