@@ -389,7 +389,132 @@ class PowerCycleTest extends FleetTestSupport {
         assertThat(status(id)).isEqualTo("executing");
     }
 
+    // ---- power targets over REST ---------------------------------------------------------------
+
+    @Test
+    void powerTargetIsStoredReturnedWithoutSecretAndShownOnTheClient() {
+        TestDisplay d = silentDisplay();
+        assertThat(getJson("/api/clients/" + d.uuid()).path("has_power_target").asBoolean()).isFalse();
+        assertPowerError(http("GET", "/api/clients/" + d.uuid() + "/power_target"), 404, "power_target_not_found");
+
+        HttpResponse<String> put = httpPut("/api/clients/" + d.uuid() + "/power_target",
+                "{\"driver\":\"shelly-gen2\",\"params\":{\"host\":\"10.20.0.31\",\"switch_id\":0},\"secret_ref\":\"POWER_TEST_PLUG\"}");
+        assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+        JsonNode target = json(put.body());
+        assertThat(target.path("driver").asText()).isEqualTo("shelly-gen2");
+        assertThat(target.path("params").path("host").asText()).isEqualTo("10.20.0.31");
+        assertThat(target.path("secret_ref").asText()).isEqualTo("POWER_TEST_PLUG");
+        assertThat(target.path("protected").asBoolean()).isFalse();
+        HttpResponse<String> get = http("GET", "/api/clients/" + d.uuid() + "/power_target");
+        assertThat(get.statusCode()).isEqualTo(200);
+        assertThat(get.body()).doesNotContain(PLUG_PASSWORD).isEqualTo(put.body());
+        assertThat(getJson("/api/clients/" + d.uuid()).path("has_power_target").asBoolean()).isTrue();
+        assertThat(getJson("/api/clients").toString()).contains("\"has_power_target\":true");
+        assertThat(scalar("SELECT count(*) FROM power_targets WHERE params::text LIKE ?", "%" + PLUG_PASSWORD + "%")).isEqualTo(0L);
+        assertThat(events(d.uuid(), "power_target_set")).isEqualTo(1);
+
+        HttpResponse<String> del = http("DELETE", "/api/clients/" + d.uuid() + "/power_target");
+        assertThat(del.statusCode()).isEqualTo(204);
+        assertPowerError(http("DELETE", "/api/clients/" + d.uuid() + "/power_target"), 404, "power_target_not_found");
+        assertThat(getJson("/api/clients/" + d.uuid()).path("has_power_target").asBoolean()).isFalse();
+        assertThat(events(d.uuid(), "power_target_deleted")).isEqualTo(1);
+    }
+
+    @Test
+    void powerTargetParamsAreValidatedAgainstTheDriversDeclaredParameters() {
+        TestDisplay d = silentDisplay();
+        String path = "/api/clients/" + d.uuid() + "/power_target";
+        HttpResponse<String> missing = httpPut(path, "{\"driver\":\"raritan-px\",\"params\":{\"hots\":\"10.0.0.1\"},\"secret_ref\":\"POWER_TEST_PLUG\"}");
+        assertPowerError(missing, 400, "invalid_params");
+        JsonNode m = json(missing.body());
+        assertThat(m.path("missing").toString()).contains("host").contains("outlet");
+        assertThat(m.path("unknown").toString()).contains("hots");
+        assertThat(m.path("message").asText()).contains("missing: host, outlet").contains("unknown: hots");
+
+        assertPowerError(httpPut(path, "{\"driver\":\"shelly-gen2\",\"params\":{\"host\":\"h\",\"switch_id\":\"0\"}}"), 400, "invalid_params");
+        assertPowerError(httpPut(path, "{\"driver\":\"shelly-gen2\",\"params\":{\"host\":\"h\",\"password\":\"x\"}}"), 400, "invalid_params");
+        assertPowerError(httpPut(path, "{\"driver\":\"redfish\",\"params\":{\"host\":\"h\",\"auth\":\"ntlm\"},\"secret_ref\":\"POWER_TEST_PLUG\"}"), 400, "invalid_params");
+        assertPowerError(httpPut(path, "{\"driver\":\"no-such-plug\",\"params\":{}}"), 400, "unknown_driver");
+        assertPowerError(httpPut(path, "{\"driver\":\"../etc\",\"params\":{}}"), 400, "unknown_driver");
+        assertPowerError(httpPut(path, "{\"driver\":\"redfish\",\"params\":{\"host\":\"h\"}}"), 400, "invalid_secret_ref");
+        assertPowerError(httpPut(path, "{\"driver\":\"shelly-gen2\",\"params\":{\"host\":\"h\"},\"secret_ref\":\"DATABASE_PASSWORD\"}"), 400, "invalid_secret_ref");
+        assertPowerError(httpPut(path, "{\"driver\":\"shelly-gen2\",\"params\":{\"host\":\"h\"},\"secret_ref\":\"POWER_NOT_SET\"}"), 400, "invalid_secret_ref");
+        assertPowerError(httpPut(path, "{\"driver\":\"wake-on-lan\",\"params\":{\"mac\":\"b8:27:eb:12:34:56\"},\"secret_ref\":\"POWER_TEST_PLUG\"}"), 400, "invalid_secret_ref");
+        assertPowerError(httpPut(path, "{\"driver\":\"wake-on-lan\",\"params\":{\"mac\":\"not a mac\"}}"), 400, "invalid_params");
+        assertPowerError(httpPut(path, "{\"driver\":\"shelly-gen2\",\"params\":{\"host\":\"h\"},\"protected\":\"yes\"}"), 400, "invalid_body");
+        assertPowerError(httpPut(path, "{\"driver\":\"shelly-gen2\",\"parms\":{}}"), 400, "invalid_body");
+        assertPowerError(httpPut(path, "not json"), 400, "invalid_body");
+        assertPowerError(httpPut("/api/clients/" + UUID.randomUUID() + "/power_target", "{\"driver\":\"shelly-gen2\",\"params\":{\"host\":\"h\"}}"), 404, "client_not_found");
+        assertPowerError(httpPut("/api/clients/nope/power_target", "{}"), 400, "invalid_uuid");
+        assertThat(scalar("SELECT count(*) FROM power_targets WHERE client_uuid = ?", d.uuid())).isEqualTo(0L);
+    }
+
+    @Test
+    void powerDriverSchemaIsServed() {
+        JsonNode d = getJson("/api/power_drivers/shelly-gen2");
+        assertThat(d.path("native_cycle").asBoolean()).isTrue();
+        assertThat(d.path("required").toString()).contains("host");
+        assertThat(d.path("properties").path("password").path("format").asText()).isEqualTo("password");
+        assertThat(getJson("/api/power_drivers/wake-on-lan").path("operations").toString()).isEqualTo("[\"on\"]");
+        assertPowerError(http("GET", "/api/power_drivers/nothing"), 400, "unknown_driver");
+    }
+
+    @Test
+    void powerCycleRequestIsCheckedLockedOutAndForcedLikeEveryCommand() {
+        ShellyGen2Fake plug = device(new ShellyGen2Fake(null));
+        TestDisplay d = silentDisplay();
+        String path = "/api/clients/" + d.uuid() + "/power_cycle";
+        assertPowerError(httpPost(path, ""), 404, "power_target_not_found");
+        assertPowerError(httpPost("/api/clients/" + UUID.randomUUID() + "/power_cycle", ""), 404, "client_not_found");
+        putTarget(d, "{\"driver\":\"shelly-gen2\",\"params\":{\"host\":\"" + plug.host() + "\"}}");
+        assertPowerError(httpPost(path, "{\"action\":\"power_cycle\"}"), 400, "invalid_body");
+        assertPowerError(httpPost(path, "{\"ttl_s\":1}"), 400, "invalid_ttl");
+        assertPowerError(httpPost("/api/clients/" + d.uuid() + "/commands", "{\"action\":\"power_cycle\"}"), 400, "unknown_action");
+
+        String first = cycle(d);
+        HttpResponse<String> locked = httpPost(path, "{}");
+        assertThat(locked.statusCode()).as(locked.body()).isEqualTo(409);
+        assertThat(json(locked.body()).path("error").asText()).isEqualTo("lockout");
+        assertThat(json(locked.body()).path("command_id").asText()).isEqualTo(first);
+        assertThat(locked.headers().firstValue("Retry-After")).isPresent();
+        await().atMost(WAIT).until(() -> events(d.uuid(), "power_switched") == 1);
+
+        // the display is back (heartbeats): a power cycle would cut a working display, unless forced
+        d.heartbeat();
+        await().atMost(WAIT).until(() -> "online".equals(scalar("SELECT liveness_state FROM clients WHERE uuid = ?", d.uuid())));
+        HttpResponse<String> forcedLockout = httpPost(path, "{\"reason\":\"operator\"}");
+        assertThat(json(forcedLockout.body()).path("error").asText()).isIn("client_online", "lockout");
+        HttpResponse<String> forced = httpPost(path, "{\"force\":true,\"reason\":\"screen black, agent alive\"}");
+        assertThat(forced.statusCode()).as(forced.body()).isEqualTo(202);
+        JsonNode cmd = json(forced.body());
+        assertThat(cmd.path("forced").asBoolean()).isTrue();
+        assertThat(scalar("SELECT detail->>'overrode_lockout_of' FROM client_events WHERE command_id = ? AND type = 'command_queued'",
+                UUID.fromString(cmd.path("id").asText()))).isEqualTo(first);
+        await().atMost(WAIT).until(() -> plug.offs() == 2);
+    }
+
+    @Test
+    void anOnlineDisplayIsNotPowerCycledUnlessForced() {
+        ShellyGen2Fake plug = device(new ShellyGen2Fake(null));
+        TestDisplay d = TestDisplay.connect(mqttUrl(), topicPrefix(), UUID.randomUUID());
+        displays.add(d);
+        d.health("running");
+        d.keepBeating(BEAT);
+        await().atMost(WAIT).until(() -> "online".equals(scalar("SELECT liveness_state FROM clients WHERE uuid = ?", d.uuid())));
+        putTarget(d, "{\"driver\":\"shelly-gen2\",\"params\":{\"host\":\"" + plug.host() + "\"}}");
+        assertPowerError(httpPost("/api/clients/" + d.uuid() + "/power_cycle", ""), 409, "client_online");
+        assertThat(scalar("SELECT count(*) FROM client_commands WHERE client_uuid = ?", d.uuid())).isEqualTo(0L);
+        assertThat(plug.server().getAllServeEvents()).isEmpty();
+    }
+
     // ---- helpers -------------------------------------------------------------------------------
+
+    private static void assertPowerError(HttpResponse<String> r, int status, String code) {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
+        assertThat(json(r.body()).path("error").asText()).as(r.body()).isEqualTo(code);
+        assertThat(json(r.body()).path("message").asText()).isNotBlank();
+    }
 
     private String cycle(TestDisplay d) {
         HttpResponse<String> r = httpPost("/api/clients/" + d.uuid() + "/power_cycle", "");
