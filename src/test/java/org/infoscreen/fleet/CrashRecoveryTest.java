@@ -35,8 +35,9 @@ import static org.awaitility.Awaitility.await;
  * Crash auto-recovery end to end (DESIGN.md §5) with scripted displays: the ladder
  * restart_app → reboot_host → alert, lockout, backoff and budget, exhaustion and its clearing,
  * stale displays, the fleet circuit breaker, and at most one open recovery command per client.
- * Recovery on; every sweep 300 ms; stale after 2 s; lockout 2 s; backoff 1 s (doubling);
- * budget 3 attempts per hour; reset after 3 s stable. Each test starts from an empty fleet.
+ * Recovery on; every sweep 300 ms; stale after 2 s; a stale display settles 3 s before recovery
+ * acts; lockout 2 s; backoff 1 s (doubling); budget 3 attempts per hour; reset after 3 s stable;
+ * the breaker pauses above 30 % stale and resumes at 20 % or less. Each test starts from an empty fleet.
  */
 class CrashRecoveryTest extends FleetTestSupport {
 
@@ -62,6 +63,8 @@ class CrashRecoveryTest extends FleetTestSupport {
         p.setProperty("fleet.recovery.breaker-share", "0.3");
         p.setProperty("fleet.recovery.breaker-window-s", "3600");
         p.setProperty("fleet.recovery.breaker-min-clients", "5");
+        p.setProperty("fleet.recovery.breaker-resume-share", "0.2");
+        p.setProperty("fleet.recovery.stale-min-age-s", "3");
         p.setProperty("fleet.liveness.stale-after-s", "2");
         p.setProperty("fleet.liveness.offline-grace-s", "1");
         return p;
@@ -376,6 +379,43 @@ class CrashRecoveryTest extends FleetTestSupport {
         assertThat(recoveryCommands(crashing).get(0)).containsEntry("action", "restart_app");
         await().atMost(WAIT).until(() -> "online".equals(liveness(crashing)));
         assertThat(fleetEvents("recovery_paused")).isEqualTo(1);
+    }
+
+    @Test
+    void displaysFallingSilentOneAfterAnotherGetNoAlertBeforeTheBreakerPausesAndItResumesOnlyWellUnderTheThreshold() {
+        List<TestDisplay> fleet = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            fleet.add(onlineDisplay());
+        }
+        List<TestDisplay> silent = fleet.subList(0, 4);
+        // a network outage spreading: one display after another falls silent, 400 ms apart
+        for (TestDisplay t : silent) {
+            t.stopBeating();
+            t.heartbeat();
+            long before = System.nanoTime();
+            await().pollDelay(Duration.ofMillis(400)).atMost(Duration.ofSeconds(2)).until(() -> System.nanoTime() - before >= 400_000_000L);
+        }
+        await().atMost(WAIT).until(() -> Boolean.TRUE.equals(scalar("SELECT recovery_paused FROM fleet_state")));
+        for (TestDisplay t : silent) {
+            await().atMost(WAIT).until(() -> skips(t, "circuit_breaker") == 1);
+        }
+        assertThat(silent).as("the first to fall silent settled instead of getting an alert before the breaker saw the outage")
+                .allSatisfy(t -> {
+                    assertThat(events(t.uuid(), "recovery_alert")).isZero();
+                    assertThat(skips(t, "settling")).isLessThanOrEqualTo(1);
+                });
+        assertThat(scalar("SELECT count(*) FROM client_commands")).isEqualTo(0L);
+
+        // one comes back: 3 of 10 stale is no longer above 30 %, but not yet down to 20 %: still paused
+        silent.get(0).keepBeating(BEAT);
+        await().atMost(WAIT).until(() -> "online".equals(liveness(silent.get(0))));
+        await().during(Duration.ofMillis(1500)).atMost(Duration.ofSeconds(4))
+                .untilAsserted(() -> assertThat(scalar("SELECT recovery_paused FROM fleet_state")).isEqualTo(true));
+        assertThat(fleetEvents("recovery_resumed")).isZero();
+        silent.get(1).keepBeating(BEAT); // 2 of 10: resumes
+        await().atMost(WAIT).until(() -> Boolean.FALSE.equals(scalar("SELECT recovery_paused FROM fleet_state")));
+        assertThat(fleetEvents("recovery_paused")).isEqualTo(1);
+        assertThat(fleetEvents("recovery_resumed")).isEqualTo(1);
     }
 
     // ---- at most one open recovery command ---------------------------------------------------
