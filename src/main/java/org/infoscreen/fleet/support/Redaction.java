@@ -4,7 +4,7 @@ import java.util.regex.Pattern;
 
 /**
  * Removes credentials from text before it is stored or logged: {@code password=…} and
- * {@code token=…} (query strings, e.g. Tasmota's {@code user=…&password=…}), {@code "Password": "…"}
+ * {@code token=…}, {@code api_key=…} / {@code X-Api-Key: …} (query strings and headers, e.g. Tasmota's {@code user=…&password=…}), {@code "Password": "…"}
  * (JSON bodies such as a Redfish session login), {@code Authorization: Basic|Bearer …} and
  * {@code X-Auth-Token: …} headers. The same expression is applied to every log line by the
  * console layout in {@code log4j2.xml}; keep the two in step.
@@ -13,7 +13,7 @@ public final class Redaction {
 
     /** What a credential looks like in the texts this service produces. */
     public static final Pattern CREDENTIAL = Pattern.compile(
-            "(?i)((?:password|passwd|pwd|token|secret|x-auth-token)[\"']?\\s*[=:]\\s*|authorization[\"']?\\s*[=:]\\s*[\"']?(?:basic|bearer)\\s+)(?:\"(?:[^\"\\\\]|\\\\.)*\"|'[^']*'|[^\\s\"'&,;}\\]\\\\]+)");
+            "(?i)((?:password|passwd|pwd|token|secret|api[-_]?key|x-auth-token)[\"']?\\s*[=:]\\s*|authorization[\"']?\\s*[=:]\\s*[\"']?(?:basic|bearer)\\s+)(?:\"(?:[^\"\\\\]|\\\\.)*\"|'[^']*'|[^\\s\"'&,;}\\[\\]\\\\]+)");
 
     private Redaction() {
     }
