@@ -24,4 +24,9 @@ SELECT c.uuid, c.liveness_state, c.recovery_state, c.recovery_last_decision,
        EXISTS (SELECT 1 FROM power_targets p WHERE p.client_uuid = c.uuid) AS has_any_power_target
 FROM clients c
 WHERE c.liveness_state IN ('crashed', 'stale')
+  -- the liveness sweep has not caught up yet with a display that is back: a stale one that spoke
+  -- within the stale threshold, a crashed one whose latest message no longer says crashed
+  AND NOT (c.liveness_state = 'stale'
+           AND c.last_alive_at > now() - make_interval(secs => CAST(:#stale_after_s AS integer)))
+  AND NOT (c.liveness_state = 'crashed' AND c.process_status IS DISTINCT FROM 'crashed')
 ORDER BY c.uuid

@@ -344,22 +344,9 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
         }
     }
 
-    /** PUTs a JSON body to the service and returns the response (body as text). */
+    /** PUTs a JSON body as admin and returns the response (body as text). */
     protected HttpResponse<String> httpPut(String path, String jsonBody) {
-        try {
-            initIds();
-            HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort() + path))
-                    .timeout(Duration.ofSeconds(10))
-                    .header("Content-Type", "application/json")
-                    .PUT(HttpRequest.BodyPublishers.ofString(jsonBody, StandardCharsets.UTF_8))
-                    .build();
-            return http.send(request, HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return request("PUT", path, jsonBody, token(Role.ADMIN), Map.of());
     }
 
     /** GET {@code path}, assert nothing, parse the body as JSON. */

@@ -8,6 +8,7 @@ import org.infoscreen.fleet.power.ShellyGen1Fake;
 import org.infoscreen.fleet.power.ShellyGen2Fake;
 import org.infoscreen.fleet.power.TasmotaFake;
 import org.infoscreen.fleet.power.WebhookFake;
+import org.infoscreen.fleet.security.Role;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -505,6 +506,30 @@ class PowerCycleTest extends FleetTestSupport {
         assertPowerError(httpPost("/api/clients/" + d.uuid() + "/power_cycle", ""), 409, "client_online");
         assertThat(scalar("SELECT count(*) FROM client_commands WHERE client_uuid = ?", d.uuid())).isEqualTo(0L);
         assertThat(plug.server().getAllServeEvents()).isEmpty();
+    }
+
+    @Test
+    void powerTargetsNeedAdminReadingThemViewerAndAPowerCycleOperator() {
+        ShellyGen2Fake plug = device(new ShellyGen2Fake(null));
+        TestDisplay d = silentDisplay();
+        String target = "/api/clients/" + d.uuid() + "/power_target";
+        String body = "{\"driver\":\"shelly-gen2\",\"params\":{\"host\":\"" + plug.host() + "\"}}";
+        assertThat(request("PUT", target, body, token(Role.OPERATOR), Map.of()).statusCode()).isEqualTo(403);
+        assertThat(request("PUT", target, body, null, Map.of()).statusCode()).isEqualTo(401);
+        assertThat(scalar("SELECT count(*) FROM power_targets WHERE client_uuid = ?", d.uuid())).isEqualTo(0L);
+        putTarget(d, body);
+        assertThat((String) scalar("SELECT updated_by FROM power_targets WHERE client_uuid = ?", d.uuid())).isEqualTo(tokenName(Role.ADMIN));
+        assertThat(httpAs(Role.VIEWER, "GET", target).statusCode()).isEqualTo(200);
+        assertThat(httpAs(Role.VIEWER, "GET", "/api/power_drivers/tasmota").statusCode()).isEqualTo(200);
+        assertThat(httpAs(Role.OPERATOR, "DELETE", target).statusCode()).isEqualTo(403);
+        assertThat(httpPostAs(Role.VIEWER, "/api/clients/" + d.uuid() + "/power_cycle", "{}").statusCode()).isEqualTo(403);
+        assertThat(scalar("SELECT count(*) FROM client_commands WHERE client_uuid = ?", d.uuid())).isEqualTo(0L);
+
+        HttpResponse<String> r = httpPostAs(Role.OPERATOR, "/api/clients/" + d.uuid() + "/power_cycle", "{}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+        assertThat(json(r.body()).path("requested_by").asText()).isEqualTo(tokenName(Role.OPERATOR));
+        await().atMost(WAIT).until(() -> plug.offs() == 1);
+        assertThat(httpAs(Role.ADMIN, "DELETE", target).statusCode()).isEqualTo(204);
     }
 
     // ---- helpers -------------------------------------------------------------------------------
