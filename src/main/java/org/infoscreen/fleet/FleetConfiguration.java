@@ -56,6 +56,8 @@ public class FleetConfiguration implements CamelConfiguration {
     String dbSchema;
     @PropertyInject(value = "fleet.db.pool-size", defaultValue = "10")
     int dbPoolSize;
+    @PropertyInject(value = "fleet.db.connection-timeout-ms", defaultValue = "2000")
+    long dbConnectionTimeoutMs;
     @PropertyInject(value = "fleet.embedded.db.data-dir", defaultValue = "data/postgres")
     String embeddedDbDir;
     @PropertyInject(value = "fleet.embedded.db.port", defaultValue = "0")
@@ -372,8 +374,9 @@ public class FleetConfiguration implements CamelConfiguration {
             config.setPassword(password);
         }
         config.setMaximumPoolSize(dbPoolSize);
-        // a database that is down fails requests and ingest retries within seconds, not 30 s
-        config.setConnectionTimeout(5_000);
+        // the longest wait for a pooled connection: a database that is down or a pool exhausted by
+        // slow queries fails a REST request (503) and an ingest attempt (retried) within seconds, not 30 s
+        config.setConnectionTimeout(dbConnectionTimeoutMs);
         config.setSchema(dbSchema);
         // fail fast at start-up when the database is unreachable: the log says why
         config.setInitializationFailTimeout(30_000);
