@@ -153,7 +153,7 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
         initIds();
         dropSchema();
         Properties p = new Properties();
-        p.setProperty("fleet.db.url", TestServices.databaseUrl());
+        p.setProperty("fleet.db.url", databaseUrl());
         p.setProperty("fleet.db.schema", schema);
         p.setProperty("fleet.db.pool-size", "4");
         p.setProperty("fleet.mqtt.url", mqttUrl());
@@ -202,6 +202,28 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
         return TestServices.mqttUrl();
     }
 
+    /** @return JDBC URL of the database this class's service uses (user postgres); a class may start its own */
+    protected String databaseUrl() {
+        return TestServices.databaseUrl();
+    }
+
+    // no initializer: the Camel test support calls configureContext() (and so mqttUrl()/databaseUrl()) from its constructor
+    private List<AutoCloseable> closeAfterClass;
+
+    /**
+     * Closes {@code resource} (a broker or database process the class started) after the class,
+     * once the context is stopped and the schema dropped; resources close in reverse order.
+     *
+     * @return {@code resource}
+     */
+    protected synchronized <T extends AutoCloseable> T closeAfterClass(T resource) {
+        if (closeAfterClass == null) {
+            closeAfterClass = new ArrayList<>();
+        }
+        closeAfterClass.add(0, resource);
+        return resource;
+    }
+
     /** @return properties a test class overrides (thresholds, limits) */
     protected Properties extraProperties() {
         return new Properties();
@@ -217,11 +239,19 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
 
     /** Stops the context and drops this class's schema, so test runs leave no schemas behind. */
     @AfterAll
-    void dropSchemaAfterClass() {
-        if (context != null) {
-            context.stop();
+    void dropSchemaAfterClass() throws Exception {
+        try {
+            if (context != null) {
+                context.stop();
+            }
+            dropSchema();
+        } finally {
+            if (closeAfterClass != null) {
+                for (AutoCloseable resource : closeAfterClass) {
+                    resource.close();
+                }
+            }
         }
-        dropSchema();
     }
 
     // ---- MQTT ---------------------------------------------------------------------------
@@ -491,7 +521,7 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
 
     /** @return a connection outside the service's pool, in this class's schema, in a transaction */
     protected Connection lockConnection() throws SQLException {
-        Connection c = DriverManager.getConnection(TestServices.databaseUrl(), "postgres", null);
+        Connection c = DriverManager.getConnection(databaseUrl(), "postgres", null);
         try (Statement s = c.createStatement()) {
             s.execute("SET search_path TO " + schema());
         }
@@ -515,7 +545,7 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
     }
 
     private void dropSchema() {
-        try (Connection c = DriverManager.getConnection(TestServices.databaseUrl(), "postgres", null);
+        try (Connection c = DriverManager.getConnection(databaseUrl(), "postgres", null);
              Statement s = c.createStatement()) {
             s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
         } catch (SQLException e) {
