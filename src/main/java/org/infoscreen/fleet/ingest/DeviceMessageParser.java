@@ -158,29 +158,33 @@ public class DeviceMessageParser {
             throw new RejectedMessageException("not_an_object",
                     "payload is JSON " + (node == null ? "nothing" : node.getNodeType().name().toLowerCase()) + ", not an object");
         }
-        if (containsNul(node)) {
-            // PostgreSQL text and jsonb cannot hold NUL characters
-            throw new RejectedMessageException("invalid_field", "strings must not contain the NUL character (U+0000)");
+        String unstorable = unstorable(node);
+        if (unstorable != null) {
+            // PostgreSQL text and jsonb cannot hold NUL characters, nor lone surrogates (no Unicode characters)
+            throw new RejectedMessageException("invalid_field", "strings and keys must not contain " + unstorable);
         }
         return (ObjectNode) node;
     }
 
-    private static boolean containsNul(JsonNode node) {
+    /** @return what makes a string or key anywhere in {@code node} unstorable ({@link Text#unstorable}), or {@code null} */
+    private static String unstorable(JsonNode node) {
         if (node.isTextual()) {
-            return node.textValue().indexOf('\0') >= 0;
+            return Text.unstorable(node.textValue());
         }
         var fields = node.fieldNames();
         while (fields.hasNext()) {
-            if (fields.next().indexOf('\0') >= 0) {
-                return true;
+            String problem = Text.unstorable(fields.next());
+            if (problem != null) {
+                return problem;
             }
         }
         for (JsonNode child : node) {
-            if (containsNul(child)) {
-                return true;
+            String problem = unstorable(child);
+            if (problem != null) {
+                return problem;
             }
         }
-        return false;
+        return null;
     }
 
     private void heartbeat(ObjectNode json, Map<String, Object> p) {

@@ -53,6 +53,25 @@ class DeviceMessageParserTest {
         return reasonFor(topic(kind), payload.getBytes(StandardCharsets.UTF_8));
     }
 
+    // ---- text PostgreSQL cannot store ------------------------------------------------------
+
+    @ParameterizedTest(name = "[{index}] {0}")
+    @ValueSource(strings = {
+            "{\"hostname\":\"a\\ud800\"}",          // lone high surrogate
+            "{\"hostname\":\"\\udc00a\"}",          // lone low surrogate
+            "{\"hostname\":\"\\udc00\\ud800\"}",   // a pair in the wrong order
+            "{\"x\\ud83d\":1}",                    // in a key
+            "{\"process\":{\"a\":[\"\\ud800\"]}}",  // deep inside a free-form object
+            "{\"hostname\":\"a\\u0000\"}"}) // NUL
+    void unpairedSurrogatesAndNulAnywhereAreInvalidFields(String payload) {
+        assertThat(reasonFor("health", payload)).isEqualTo("invalid_field");
+    }
+
+    @Test
+    void surrogatePairsAreOrdinaryCharacters() {
+        assertThat(parse("health", "{\"hostname\":\"tv \\ud83d\\udcfa\"}")).containsEntry("hostname", "tv \uD83D\uDCFA");
+    }
+
     // ---- invalid_topic -------------------------------------------------------------------
 
     @ParameterizedTest(name = "[{index}] {0}")
