@@ -29,6 +29,7 @@ class BrokerRestartTest extends FleetTestSupport {
 
     private static final int DISPLAYS = 10;
     private static final Duration OUTAGE = Duration.ofSeconds(15);
+    private static final int RECONNECT_MAX_DELAY_MS = 4000;
 
     private MosquittoProcess broker;
     private final ScheduledExecutorService clock = Executors.newScheduledThreadPool(1);
@@ -37,15 +38,23 @@ class BrokerRestartTest extends FleetTestSupport {
     @Override
     protected synchronized String mqttUrl() {
         if (broker == null) {
-            broker = closeAfterClass(MosquittoProcess.startProjectConfig());
+            broker = closeAfterClass(MosquittoProcess.startProjectConfig(topicPrefix()));
         }
         return broker.url();
     }
 
     @Override
+    protected org.eclipse.paho.mqttv5.client.MqttConnectionOptions deviceConnectionOptions() {
+        mqttUrl();
+        return broker.testUserOptions();
+    }
+
+    @Override
     protected Properties extraProperties() {
-        Properties p = new Properties();
+        mqttUrl();
+        Properties p = broker.serviceProperties(false);
         p.setProperty("fleet.commands.sweep-interval-ms", "1000");
+        p.setProperty("fleet.mqtt.reconnect-max-delay-ms", String.valueOf(RECONNECT_MAX_DELAY_MS));
         return p;
     }
 
@@ -58,7 +67,7 @@ class BrokerRestartTest extends FleetTestSupport {
     @Test
     void brokerRestartLosesNothingAndTheServiceReconnectsByItself() {
         for (int i = 0; i < DISPLAYS; i++) {
-            PersistentDevice d = new PersistentDevice(mqttUrl(), topicPrefix(), UUID.randomUUID());
+            PersistentDevice d = new PersistentDevice(mqttUrl(), topicPrefix(), UUID.randomUUID(), broker.testUserOptions());
             devices.add(d);
             d.publish("health", "{\"process_status\":\"running\",\"hostname\":\"display-" + i + "\"}");
         }
@@ -93,9 +102,9 @@ class BrokerRestartTest extends FleetTestSupport {
         await().atMost(OUTAGE.plusSeconds(5)).until(() -> Duration.between(down, Instant.now()).compareTo(OUTAGE) >= 0);
         broker.start();
         Instant up = Instant.now();
-        // the service is back within MQTT_MAX_RECONNECT_DELAY_MS (8 s) and more: a heartbeat sent now is stored
+        // the service is back within MQTT_RECONNECT_MAX_DELAY_MS (4 s here) and a little: a heartbeat sent now is stored
         java.sql.Timestamp upAt = java.sql.Timestamp.from(up);
-        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> count("SELECT count(*) FROM clients WHERE last_alive_at > ?", upAt) > 0);
+        await().atMost(Duration.ofMillis(RECONNECT_MAX_DELAY_MS).plusSeconds(10)).ignoreExceptions().until(() -> count("SELECT count(*) FROM clients WHERE last_alive_at > ?", upAt) > 0);
         System.out.println("[broker-restart] ingest back " + Duration.between(up, Instant.now()) + " after the broker");
 
         devices.forEach(d -> d.awaitDelivered(Duration.ofSeconds(60)));

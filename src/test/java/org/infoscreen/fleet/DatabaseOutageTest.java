@@ -55,14 +55,21 @@ class DatabaseOutageTest extends FleetTestSupport {
     @Override
     protected synchronized String mqttUrl() {
         if (broker == null) {
-            broker = closeAfterClass(MosquittoProcess.startProjectConfig());
+            broker = closeAfterClass(MosquittoProcess.startProjectConfig(topicPrefix()));
         }
         return broker.url();
     }
 
     @Override
+    protected org.eclipse.paho.mqttv5.client.MqttConnectionOptions deviceConnectionOptions() {
+        mqttUrl();
+        return broker.testUserOptions();
+    }
+
+    @Override
     protected Properties extraProperties() {
-        Properties p = new Properties();
+        mqttUrl();
+        Properties p = broker.serviceProperties(false);
         p.setProperty("fleet.commands.sweep-interval-ms", "1000");
         return p;
     }
@@ -77,7 +84,7 @@ class DatabaseOutageTest extends FleetTestSupport {
         List<TestDisplay> displays = new ArrayList<>();
         List<String> commands = new ArrayList<>();
         for (int i = 0; i < DISPLAYS; i++) {
-            TestDisplay d = TestDisplay.connect(mqttUrl(), topicPrefix(), UUID.randomUUID()).silent();
+            TestDisplay d = TestDisplay.connect(mqttUrl(), topicPrefix(), UUID.randomUUID(), broker.testUserOptions()).silent();
             displays.add(d);
             d.health("running");
         }
@@ -176,9 +183,7 @@ class DatabaseOutageTest extends FleetTestSupport {
 
     private MqttClient connectDevice(String name) throws Exception {
         MqttClient c = new MqttClient(mqttUrl(), name + "-" + clientId(), new MemoryPersistence());
-        MqttConnectionOptions o = new MqttConnectionOptions();
-        o.setCleanStart(true);
-        c.connect(o);
+        c.connect(broker.testUserOptions());
         return c;
     }
 

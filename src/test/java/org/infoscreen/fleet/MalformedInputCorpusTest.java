@@ -68,7 +68,7 @@ class MalformedInputCorpusTest extends FleetTestSupport {
 
     /** One REST input and the answer it must get; {@code stored} checks a 2xx outcome in the database. */
     record RestCase(String name, String method, String path, byte[] body, String contentType, int status, String error,
-                    Stored stored, UUID client) {
+                    Stored stored, UUID client, String token) {
         @Override
         public String toString() {
             return name;
@@ -650,7 +650,7 @@ class MalformedInputCorpusTest extends FleetTestSupport {
     private void restCase(String name, String method, String path, byte[] body, String contentType, int status, String error,
                           Stored stored, UUID client) {
         name("rest " + name);
-        rest.add(new RestCase("rest " + name, method, path, body, contentType, status, error, stored, client));
+        rest.add(new RestCase("rest " + name, method, path, body, contentType, status, error, stored, client, "admin"));
     }
 
     private void command(String name, String body, int status, String error) {
@@ -695,8 +695,9 @@ class MalformedInputCorpusTest extends FleetTestSupport {
         command("reason nested 2000 deep", "{\"action\":\"restart_app\",\"reason\":" + nested("[", "]", "1", 2000) + "}", 400, "invalid_body");
         command("reason nested 20 deep", "{\"action\":\"restart_app\",\"reason\":" + nested("{\"r\":", "}", "1", 20) + "}", 400, "invalid_body");
         command("reason of 501 characters", "{\"action\":\"restart_app\",\"reason\":" + quoted("r".repeat(501)) + "}", 400, "invalid_body");
-        command("body of 2 MB", "{\"action\":\"restart_app\",\"reason\":" + quoted("r".repeat(2_000_000)) + "}", 400, "invalid_body");
-        command("array of 100000 actions", "{\"action\":[" + "\"restart_app\",".repeat(99_999) + "\"restart_app\"]}", 400, "unknown_action");
+        command("body of 2 MB", "{\"action\":\"restart_app\",\"reason\":" + quoted("r".repeat(2_000_000)) + "}", 413, "body_too_large");
+        command("array of 100000 actions", "{\"action\":[" + "\"restart_app\",".repeat(99_999) + "\"restart_app\"]}", 413, "body_too_large");
+        command("array of 3000 actions", "{\"action\":[" + "\"restart_app\",".repeat(2_999) + "\"restart_app\"]}", 400, "unknown_action");
         for (String v : List.of("42", "true", "[]", "{}", "null", "[\"restart_app\"]")) {
             command("action = " + v, "{\"action\":" + v + "}", 400, "unknown_action");
         }
@@ -772,6 +773,22 @@ class MalformedInputCorpusTest extends FleetTestSupport {
         restCase("POST cancel: garbage body is ignored", "POST", "/api/commands/{command}/cancel", utf8("\u0000garbage"),
                 "application/json", 200, null,
                 (t, c) -> assertThat(t.scalar("SELECT status FROM client_commands WHERE client_uuid = ?", c)).isEqualTo("cancelled"), cancelClient);
+        // the same bodies without a token, with an unknown one, or with a role below the operation's
+        for (String[] a : new String[][] {{"none", "401", "unauthorized"}, {"bogus", "401", "unauthorized"}, {"viewer", "403", "forbidden"}}) {
+            for (String[] b : new String[][] {{"valid body", "{\"action\":\"restart_app\"}"}, {"garbage body", "\u0000\u00ff not json"},
+                    {"SQL-looking body", "{\"action\":\"'; DROP TABLE client_commands; --\"}"}}) {
+                String n = "rest POST commands: " + b[0] + " with token " + a[0];
+                name(n);
+                rest.add(new RestCase(n, "POST", "/api/clients/{client}/commands", utf8(b[1]), "application/json",
+                        Integer.parseInt(a[1]), a[2], null, null, a[0]));
+            }
+            for (String op : List.of("clear_service_failed", "clear_recovery")) {
+                String n = "rest POST " + op + ": with token " + a[0];
+                name(n);
+                rest.add(new RestCase(n, "POST", "/api/clients/{client}/" + op, utf8("{}"), "application/json",
+                        Integer.parseInt(a[1]), a[2], null, null, a[0]));
+            }
+        }
         return rest;
     }
 
@@ -795,6 +812,11 @@ class MalformedInputCorpusTest extends FleetTestSupport {
                 .method(c.method(), HttpRequest.BodyPublishers.ofByteArray(c.body()));
         if (c.contentType() != null) {
             b.header("Content-Type", c.contentType());
+        }
+        switch (c.token()) {
+            case "none" -> { }
+            case "bogus" -> b.header("Authorization", "Bearer not-a-configured-token");
+            default -> b.header("Authorization", "Bearer " + token(org.infoscreen.fleet.security.Role.valueOf(c.token().toUpperCase())));
         }
         HttpResponse<String> r = restClient.send(b.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         if (c.error() != null) {

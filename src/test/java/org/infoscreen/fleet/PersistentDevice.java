@@ -56,8 +56,9 @@ final class PersistentDevice implements AutoCloseable {
      * @param brokerUrl   broker URL
      * @param topicPrefix the service's topic prefix
      * @param uuid        the display's UUID
+     * @param login       user name and password to log in with (e.g. {@link MosquittoProcess#testUserOptions()}), or {@code null}
      */
-    PersistentDevice(String brokerUrl, String topicPrefix, UUID uuid) {
+    PersistentDevice(String brokerUrl, String topicPrefix, UUID uuid, MqttConnectionOptions login) {
         this.topicPrefix = topicPrefix;
         this.uuid = uuid;
         try {
@@ -75,6 +76,10 @@ final class PersistentDevice implements AutoCloseable {
             o.setAutomaticReconnectDelay(1, 2);
             o.setMaxReconnectDelay(2000);
             o.setKeepAliveInterval(5);
+            if (login != null) {
+                o.setUserName(login.getUserName());
+                o.setPassword(login.getPassword());
+            }
             client.connect(o).waitForCompletion(10_000);
         } catch (MqttException e) {
             throw new IllegalStateException(e);

@@ -81,6 +81,9 @@ class ServiceKillTest {
         env.put("DATABASE_SCHEMA", schema);
         env.put("DATABASE_POOL_SIZE", "4");
         env.put("MQTT_URL", broker.url());
+        env.put("MQTT_USER", MosquittoProcess.SERVICE_USER);
+        env.put("MQTT_PASSWORD_FILE", broker.servicePasswordFile().toString());
+        env.put("COMMAND_RATE_LIMIT_PER_CLIENT", "0");
         env.put("MQTT_CLIENT_ID", "fleet-servicekill-" + run);
         env.put("MQTT_TOPIC_PREFIX", prefix);
         env.put("MQTT_SESSION_EXPIRY_S", "600");
@@ -95,10 +98,10 @@ class ServiceKillTest {
 
     @Test
     void serviceKilledUnderLoadLosesNothingAcknowledgedAndLeavesNoCommandOpen() throws Exception {
-        broker = MosquittoProcess.startProjectConfig();
+        broker = MosquittoProcess.startProjectConfig(prefix);
         service = startService();
         for (int i = 0; i < DISPLAYS; i++) {
-            PersistentDevice d = new PersistentDevice(broker.url(), prefix, UUID.randomUUID());
+            PersistentDevice d = new PersistentDevice(broker.url(), prefix, UUID.randomUUID(), broker.testUserOptions());
             devices.add(d);
             d.publish("health", "{\"process_status\":\"running\",\"hostname\":\"kill-" + i + "\",\"app_version\":\"h-0\"}");
         }
@@ -215,6 +218,7 @@ class ServiceKillTest {
         HttpRequest request = HttpRequest.newBuilder(URI.create(service.baseUrl() + path))
                 .timeout(Duration.ofSeconds(5))
                 .header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + service.adminToken())
                 .POST(HttpRequest.BodyPublishers.ofString(body))
                 .build();
         return http.send(request, HttpResponse.BodyHandlers.ofString());
