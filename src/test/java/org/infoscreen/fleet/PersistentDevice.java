@@ -25,8 +25,8 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * A display as the payload guide (§9) recommends it for the fault tests: MQTT 5, client id =
- * its UUID, a persistent session (Clean Start = false, session expiry 300 s), automatic reconnect
- * (at most 2 s apart), and an offline buffer, so what it publishes while the broker is away is sent once
+ * its UUID, a persistent session (Clean Start = false, session expiry 300 s), reconnect attempts
+ * twice a second while disconnected, and an offline buffer, so what it publishes while the broker is away is sent once
  * the broker is back (QoS 1, resent with DUP until the broker's PUBACK). Publishing never blocks:
  * {@link #awaitDelivered(Duration)} waits for every PUBACK. It records the commands it receives
  * (subscribed at QoS 1 after every connect, kept by the broker while it is away) and acks nothing
@@ -49,6 +49,17 @@ final class PersistentDevice implements AutoCloseable {
         return t;
     });
     private volatile boolean answering;
+    /**
+     * Paho 1.2.5 keeps one reconnect delay for every client of the JVM and doubles it with any
+     * client's failed attempt, so other clients of a long test run can push it to two minutes:
+     * the device asks for a reconnect itself, twice a second, while it is disconnected.
+     */
+    private final java.util.concurrent.ScheduledExecutorService reconnector =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "device-reconnect");
+                t.setDaemon(true);
+                return t;
+            });
 
     /**
      * Connects and subscribes to {@code <prefix>/<uuid>/commands}.
@@ -81,6 +92,15 @@ final class PersistentDevice implements AutoCloseable {
                 o.setPassword(login.getPassword());
             }
             client.connect(o).waitForCompletion(10_000);
+            reconnector.scheduleWithFixedDelay(() -> {
+                if (!client.isConnected()) {
+                    try {
+                        client.reconnect();
+                    } catch (MqttException e) {
+                        // already connecting, or the broker is still away: the next tick tries again
+                    }
+                }
+            }, 500, 500, java.util.concurrent.TimeUnit.MILLISECONDS);
         } catch (MqttException e) {
             throw new IllegalStateException(e);
         }
@@ -154,6 +174,7 @@ final class PersistentDevice implements AutoCloseable {
     @Override
     public void close() {
         answers.shutdownNow();
+        reconnector.shutdownNow();
         try {
             if (client.isConnected()) {
                 client.disconnect().waitForCompletion(5_000);
