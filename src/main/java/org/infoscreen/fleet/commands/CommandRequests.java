@@ -43,28 +43,6 @@ public class CommandRequests {
     }
 
     /**
-     * Like {@link #parse(String, UUID, String)} for the raw request body, which must be UTF-8 (RFC 8259 §8.1).
-     *
-     * @param body       request body bytes, may be {@code null}
-     * @param clientUuid the client the command is for
-     * @param principal  name of the API token that asks ({@code fleetPrincipal})
-     * @return see {@link #parse(String, UUID, String)}
-     * @throws ApiException 400 {@code invalid_body} when the bytes are not UTF-8, and as {@link #parse(String, UUID, String)}
-     */
-    public Map<String, Object> parseBody(byte[] body, UUID clientUuid, String principal) {
-        String text;
-        try {
-            text = body == null ? null : java.nio.charset.StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(body)).toString();
-        } catch (java.nio.charset.CharacterCodingException e) {
-            throw new ApiException(400, "invalid_body", "the body is not valid UTF-8");
-        }
-        return parse(text, clientUuid, principal);
-    }
-
-    /**
      * @param body       request body (JSON object)
      * @param clientUuid the client the command is for
      * @param principal  name of the API token that asks ({@code fleetPrincipal}), recorded as {@code requested_by}
@@ -137,6 +115,10 @@ public class CommandRequests {
             throw new ApiException(400, "invalid_body", emptyIsObject ? "the body must be a JSON object (or empty)"
                     : "the body must be a JSON object with at least \"action\"");
         }
+        String unstorable = org.infoscreen.fleet.support.Json.unstorable(json);
+        if (unstorable != null) {
+            throw new ApiException(400, "invalid_body", "strings and keys must not contain " + unstorable);
+        }
         return json;
     }
 
@@ -162,10 +144,6 @@ public class CommandRequests {
         if (reasonNode != null && !reasonNode.isNull()) {
             if (!reasonNode.isTextual() || reasonNode.asText().codePointCount(0, reasonNode.asText().length()) > MAX_REASON) {
                 throw new ApiException(400, "invalid_body", "reason must be a string of at most " + MAX_REASON + " characters");
-            }
-            String unstorable = Text.unstorable(reasonNode.asText());
-            if (unstorable != null) {
-                throw new ApiException(400, "invalid_body", "reason must not contain " + unstorable);
             }
             reason = reasonNode.asText();
         }

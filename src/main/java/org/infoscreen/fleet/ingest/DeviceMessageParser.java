@@ -158,33 +158,12 @@ public class DeviceMessageParser {
             throw new RejectedMessageException("not_an_object",
                     "payload is JSON " + (node == null ? "nothing" : node.getNodeType().name().toLowerCase()) + ", not an object");
         }
-        String unstorable = unstorable(node);
+        String unstorable = org.infoscreen.fleet.support.Json.unstorable(node);
         if (unstorable != null) {
             // PostgreSQL text and jsonb cannot hold NUL characters, nor lone surrogates (no Unicode characters)
             throw new RejectedMessageException("invalid_field", "strings and keys must not contain " + unstorable);
         }
         return (ObjectNode) node;
-    }
-
-    /** @return what makes a string or key anywhere in {@code node} unstorable ({@link Text#unstorable}), or {@code null} */
-    private static String unstorable(JsonNode node) {
-        if (node.isTextual()) {
-            return Text.unstorable(node.textValue());
-        }
-        var fields = node.fieldNames();
-        while (fields.hasNext()) {
-            String problem = Text.unstorable(fields.next());
-            if (problem != null) {
-                return problem;
-            }
-        }
-        for (JsonNode child : node) {
-            String problem = unstorable(child);
-            if (problem != null) {
-                return problem;
-            }
-        }
-        return null;
     }
 
     private void heartbeat(ObjectNode json, Map<String, Object> p) {

@@ -191,6 +191,10 @@ public class PowerTargets {
         if (json == null || !json.isObject()) {
             throw new ApiException(400, "invalid_body", "the body must be a JSON object, e.g. " + example);
         }
+        String unstorable = org.infoscreen.fleet.support.Json.unstorable(json);
+        if (unstorable != null) {
+            throw new ApiException(400, "invalid_body", "strings and keys must not contain " + unstorable);
+        }
         return json;
     }
 

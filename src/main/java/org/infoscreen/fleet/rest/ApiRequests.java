@@ -24,6 +24,28 @@ public class ApiRequests {
     }
 
     /**
+     * The request body as text: JSON bodies must be UTF-8 (RFC 8259 §8.1); other bytes are refused
+     * instead of being decoded with replacement characters.
+     *
+     * @param body raw request body, may be {@code null}
+     * @return the decoded body ({@code null} for none)
+     * @throws ApiException 400 {@code invalid_body} when the bytes are not UTF-8
+     */
+    public String utf8Body(byte[] body) {
+        if (body == null) {
+            return null;
+        }
+        try {
+            return java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(body)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new ApiException(400, "invalid_body", "the body is not valid UTF-8");
+        }
+    }
+
+    /**
      * @param value path parameter
      * @return the UUID
      * @throws ApiException 400 {@code invalid_uuid}
