@@ -669,6 +669,10 @@ class MalformedInputCorpusTest extends FleetTestSupport {
                 client);
     }
 
+    private void powerTarget(String name, byte[] body, int status, String error) {
+        restCase("PUT power_target: " + name, "PUT", "/api/clients/{client}/power_target", body, "application/json", status, error);
+    }
+
     List<RestCase> restCases() {
         if (!rest.isEmpty()) {
             return rest;
@@ -704,7 +708,8 @@ class MalformedInputCorpusTest extends FleetTestSupport {
         command("action missing", "{\"reason\":\"x\"}", 400, "unknown_action");
         for (String v : List.of("\"format_disk\"", "\"\"", "\" restart_app\"", "\"RESTART_APP\"", "\"restart_app\\u0000\"",
                 "\"power_cycle\"", "\"reboot-host\"", "\"'; DROP TABLE client_commands; --\"")) {
-            command("unknown action " + v, "{\"action\":" + v + "}", 400, "unknown_action");
+            // a NUL anywhere in the body is refused before the action is looked at
+            command("unknown action " + v, "{\"action\":" + v + "}", 400, v.contains("u0000") ? "invalid_body" : "unknown_action");
         }
         for (String v : List.of("\"60\"", "1.5", "true", "[]", "{}", "-1", "9", "86401", "1e10", "1e400", "9223372036854775808", "60.0")) {
             command("ttl_s = " + v, "{\"action\":\"restart_app\",\"ttl_s\":" + v + "}", 400, "invalid_ttl");
@@ -773,6 +778,70 @@ class MalformedInputCorpusTest extends FleetTestSupport {
         restCase("POST cancel: garbage body is ignored", "POST", "/api/commands/{command}/cancel", utf8("\u0000garbage"),
                 "application/json", 200, null,
                 (t, c) -> assertThat(t.scalar("SELECT status FROM client_commands WHERE client_uuid = ?", c)).isEqualTo("cancelled"), cancelClient);
+        // PUT /api/clients/{uuid}/power_target (wake-on-lan: mac required and patterned, broadcast, port 1-65535)
+        String wol = "{\"driver\":\"wake-on-lan\",\"params\":{\"mac\":\"b8:27:eb:12:34:56\"}}";
+        for (int i = 0; i < 3; i++) {
+            byte[] b = new byte[4 + r.nextInt(60)];
+            r.nextBytes(b);
+            b[0] = (byte) 0xFE;
+            powerTarget("random bytes #" + i, b, 400, "invalid_body");
+        }
+        for (int cut : new int[] {1, wol.length() / 2, wol.length() - 1}) {
+            powerTarget("truncated at " + cut, utf8(wol.substring(0, cut)), 400, "invalid_body");
+        }
+        for (String v : List.of("", "[]", "\"wake-on-lan\"", "null", "42")) {
+            powerTarget("body " + (v.isEmpty() ? "empty" : v), utf8(v), 400, "invalid_body");
+        }
+        powerTarget("params nested 2000 deep", utf8("{\"driver\":\"wake-on-lan\",\"params\":" + nested("{\"a\":", "}", "1", 2000) + "}"), 400, "invalid_body");
+        powerTarget("invalid UTF-8", concat(utf8("{\"driver\":\"wake-on-lan\",\"params\":{\"mac\":\""), new byte[] {(byte) 0xC0, (byte) 0xAF}, utf8("\"}}")), 400, "invalid_body");
+        powerTarget("lone surrogate in a parameter", utf8("{\"driver\":\"wake-on-lan\",\"params\":{\"mac\":\"b8:27:eb:12:34:56\",\"broadcast\":\"10.0.0.255\\ud800\"}}"), 400, "invalid_body");
+        powerTarget("NUL in a parameter", utf8("{\"driver\":\"wake-on-lan\",\"params\":{\"mac\":\"b8:27:eb:12:34:56\\u0000\"}}"), 400, "invalid_body");
+        powerTarget("unknown field", utf8("{\"driver\":\"wake-on-lan\",\"params\":{\"mac\":\"b8:27:eb:12:34:56\"},\"password\":\"x\"}"), 400, "invalid_body");
+        powerTarget("duplicate key", utf8("{\"driver\":\"wake-on-lan\",\"driver\":\"tasmota\",\"params\":{\"mac\":\"b8:27:eb:12:34:56\"}}"), 400, "invalid_body");
+        powerTarget("protected = \"yes\"", utf8("{\"driver\":\"wake-on-lan\",\"params\":{\"mac\":\"b8:27:eb:12:34:56\"},\"protected\":\"yes\"}"), 400, "invalid_body");
+        for (String v : List.of("42", "null", "[]", "\"\"", "\"nope\"", "\"WAKE-ON-LAN\"", "\"../../etc/passwd\"", "\"wake-on-lan; rm -rf /\"")) {
+            powerTarget("driver = " + v, utf8("{\"driver\":" + v + ",\"params\":{}}"), 400, "unknown_driver");
+        }
+        powerTarget("driver missing", utf8("{\"params\":{\"mac\":\"b8:27:eb:12:34:56\"}}"), 400, "unknown_driver");
+        for (String[] v : new String[][] {{"params missing", "null"}, {"params a string", "\"mac\""}, {"params an array", "[]"},
+                {"mac missing", "{}"}, {"mac a number", "{\"mac\":42}"}, {"mac not a MAC", "{\"mac\":\"not-a-mac\"}"},
+                {"SQL-looking mac", "{\"mac\":\"'; DROP TABLE power_targets; --\"}"}, {"port 0", "{\"mac\":\"b8:27:eb:12:34:56\",\"port\":0}"},
+                {"port 65536", "{\"mac\":\"b8:27:eb:12:34:56\",\"port\":65536}"}, {"port a string", "{\"mac\":\"b8:27:eb:12:34:56\",\"port\":\"9\"}"},
+                {"port 1e400", "{\"mac\":\"b8:27:eb:12:34:56\",\"port\":1e400}"}, {"unknown parameter", "{\"mac\":\"b8:27:eb:12:34:56\",\"vlan\":3}"}}) {
+            powerTarget(v[0], utf8("{\"driver\":\"wake-on-lan\",\"params\":" + v[1] + "}"), 400, "invalid_params");
+        }
+        for (String v : List.of("42", "\"DATABASE_PASSWORD\"", "\"power_lobby\"", "\"POWER_NOT_SET_ANYWHERE\"")) {
+            powerTarget("secret_ref = " + v, utf8("{\"driver\":\"wake-on-lan\",\"params\":{\"mac\":\"b8:27:eb:12:34:56\"},\"secret_ref\":" + v + "}"),
+                    400, "invalid_secret_ref");
+        }
+        UUID targetClient = UUID.randomUUID();
+        restCase("PUT power_target: a valid target with an unknown-looking but valid broadcast is stored", "PUT",
+                "/api/clients/" + targetClient + "/power_target",
+                utf8("{\"driver\":\"wake-on-lan\",\"params\":{\"mac\":\"B8-27-EB-12-34-56\",\"broadcast\":\"<script>x</script>\"},\"protected\":null}"),
+                "application/json", 200, null,
+                (t, c) -> assertThat(t.scalar("SELECT driver FROM power_targets WHERE client_uuid = ?", c)).isEqualTo("wake-on-lan"), targetClient);
+        restCase("POST power_cycle: a display that is online is not power cycled without force", "POST",
+                "/api/clients/" + targetClient + "/power_cycle", utf8("{\"reason\":\"corpus\"}"), "application/json", 409, "client_online");
+        restCase("PUT power_target: unknown client", "PUT", "/api/clients/" + UUID.randomUUID() + "/power_target", utf8(wol),
+                "application/json", 404, "client_not_found");
+        restCase("PUT power_target: client not a UUID", "PUT", "/api/clients/not-a-uuid/power_target", utf8(wol), "application/json", 400, "invalid_uuid");
+
+        // POST /api/clients/{uuid}/power_cycle (the bystander has no power target)
+        for (String[] v : new String[][] {{"not JSON", "not json", "invalid_body"}, {"truncated", "{\"reason\":", "invalid_body"},
+                {"an array", "[]", "invalid_body"}, {"unknown field", "{\"action\":\"power_cycle\"}", "invalid_body"},
+                {"force a string", "{\"force\":\"true\"}", "invalid_body"}, {"reason a number", "{\"reason\":5}", "invalid_body"},
+                {"lone surrogate in reason", "{\"reason\":\"\\udfff\"}", "invalid_body"}, {"ttl_s 5", "{\"ttl_s\":5}", "invalid_ttl"},
+                {"ttl_s a string", "{\"ttl_s\":\"60\"}", "invalid_ttl"}, {"duplicate key", "{\"force\":true,\"force\":false}", "invalid_body"}}) {
+            restCase("POST power_cycle: body " + v[0], "POST", "/api/clients/{client}/power_cycle", utf8(v[1]), "application/json", 400, v[2]);
+        }
+        restCase("POST power_cycle: invalid UTF-8", "POST", "/api/clients/{client}/power_cycle",
+                concat(utf8("{\"reason\":\""), new byte[] {(byte) 0xFF}, utf8("\"}")), "application/json", 400, "invalid_body");
+        restCase("POST power_cycle: no power target", "POST", "/api/clients/{client}/power_cycle", utf8("{}"), "application/json",
+                404, "power_target_not_found");
+        restCase("POST power_cycle: an empty body is a valid request (no power target)", "POST", "/api/clients/{client}/power_cycle", new byte[0],
+                "application/json", 404, "power_target_not_found");
+        restCase("POST power_cycle: client not a UUID", "POST", "/api/clients/%27%3B--/power_cycle", utf8("{}"), "application/json", 400, "invalid_uuid");
+
         // the same bodies without a token, with an unknown one, or with a role below the operation's
         for (String[] a : new String[][] {{"none", "401", "unauthorized"}, {"bogus", "401", "unauthorized"}, {"viewer", "403", "forbidden"}}) {
             for (String[] b : new String[][] {{"valid body", "{\"action\":\"restart_app\"}"}, {"garbage body", "\u0000\u00ff not json"},
@@ -820,7 +889,14 @@ class MalformedInputCorpusTest extends FleetTestSupport {
         }
         HttpResponse<String> r = restClient.send(b.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         if (c.error() != null) {
-            assertError(r, c.status(), c.error());
+            // {"error", "message"} and, for some codes, documented extra fields (invalid_params: missing, unknown)
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(c.status());
+            assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
+            JsonNode body = json(r.body());
+            assertThat(body.path("error").asText()).as(r.body()).isEqualTo(c.error());
+            assertThat(body.path("message").asText()).isNotBlank();
+            assertThat(iterable(body.fieldNames())).as("fields of %s", r.body())
+                    .isSubsetOf("error", "message", "missing", "unknown", "command_id", "retry_after_s");
         } else {
             assertThat(r.statusCode()).as(r.body()).isEqualTo(c.status());
             assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
