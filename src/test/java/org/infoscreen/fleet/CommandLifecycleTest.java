@@ -704,6 +704,9 @@ class CommandLifecycleTest extends FleetTestSupport {
     private TestDisplay display() {
         TestDisplay d = TestDisplay.connect(mqttUrl(), topicPrefix(), UUID.randomUUID());
         displays.add(d);
+        // exact transition sequences: the display answers after the service marked the command
+        // published (under load its ack could otherwise overtake that mark)
+        d.answeringOnlyWhen(id -> !"queued".equals(status(id)));
         return registered(d);
     }
 

@@ -85,6 +85,7 @@ final class TestDisplay implements AutoCloseable {
     private MqttConnectionOptions login;
 
     private volatile List<String> answers = List.of("accepted", "executing", "completed");
+    private volatile java.util.function.Predicate<String> answerGate = id -> true;
     private volatile String processStatus = "running";
     private volatile String statusAfterRestart = "running";
     private volatile boolean comesBackAfterReboot = true;
@@ -143,6 +144,16 @@ final class TestDisplay implements AutoCloseable {
     /** Answers every command with these ack statuses, in order; none = silent. */
     TestDisplay answering(String... statuses) {
         this.answers = List.of(statuses);
+        return this;
+    }
+
+    /**
+     * Answers a command only once {@code ready} holds for its id (waited for up to 10 s), e.g. once
+     * the service has recorded the broker's PUBACK: a real display's ack can overtake that mark,
+     * which tests of the exact transition sequence must rule out.
+     */
+    TestDisplay answeringOnlyWhen(java.util.function.Predicate<String> ready) {
+        this.answerGate = ready;
         return this;
     }
 
@@ -328,6 +339,8 @@ final class TestDisplay implements AutoCloseable {
     // ---- answering -----------------------------------------------------------------------
 
     private void answer(Received command) {
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                .until(() -> answerGate.test(command.commandId()));
         String responseTopic = command.responseTopic() != null ? command.responseTopic()
                 : topicPrefix + "/" + uuid + "/commands/ack";
         for (String status : answers) {
