@@ -15,7 +15,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "infoscreen-fleet", mixinStandardHelpOptions = true, versionProvider = FleetCommand.Version.class,
         description = "Fleet health service for digital-signage displays. Without a subcommand: run the service.",
-        subcommands = {TokenCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TokenCommand.class, org.infoscreen.fleet.simulator.SimulateCommand.class, CommandLine.HelpCommand.class})
 public class FleetCommand implements Callable<Integer> {
 
     @CommandLine.Unmatched
