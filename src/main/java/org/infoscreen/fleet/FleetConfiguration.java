@@ -136,6 +136,10 @@ public class FleetConfiguration implements CamelConfiguration {
     long powerHttpConnectTimeoutMs;
     @PropertyInject(value = "fleet.power.http-timeout-ms", defaultValue = "10000")
     long powerHttpTimeoutMs;
+    @PropertyInject(value = "fleet.health.max-silence-s", defaultValue = "30")
+    int healthMaxSilenceS;
+    @PropertyInject(value = "fleet.health.resubscribe-after-s", defaultValue = "60")
+    int healthResubscribeAfterS;
     @PropertyInject(value = "camel.server.host", defaultValue = "0.0.0.0")
     String httpHost;
     @PropertyInject(value = "camel.server.port", defaultValue = "8080")
@@ -237,8 +241,16 @@ public class FleetConfiguration implements CamelConfiguration {
         context.getRegistry().bind("recoveryPolicy", new org.infoscreen.fleet.recovery.RecoveryPolicy(
                 mapper, recoveryBudgetAttempts, recoveryBackoffS, recoveryCommandTtlS, commandLockoutS, recoveryStaleMinAgeS));
         configurePower(context, mapper, secrets);
+        HikariDataSource healthDataSource = healthDataSource(jdbcUrl, user, password);
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() {
+                healthDataSource.close();
+            }
+        }, true, true);
+        bindHealthChecks(context, dataSource, healthDataSource);
         context.getRegistry().bind("recoveryHealthCheck",
-                new org.infoscreen.fleet.recovery.RecoveryCircuitBreakerHealthCheck(dataSource, recoveryEnabled));
+                new org.infoscreen.fleet.recovery.RecoveryCircuitBreakerHealthCheck(healthDataSource, recoveryEnabled));
         if (recoveryEnabled) {
             LOG.info("Crash auto-recovery is ON (CRASH_RECOVERY_ENABLED=true)");
         }
@@ -352,6 +364,19 @@ public class FleetConfiguration implements CamelConfiguration {
     }
 
     /**
+     * Readiness checks (served at {@code /observe/health/ready}): database, MQTT ingest consumer
+     * (connection, subscription, age of the last message including the self-probe). Camel picks up
+     * health checks bound in the registry. (TLS certificates: CertificateExpiryMonitor.)
+     */
+    private void bindHealthChecks(CamelContext context, HikariDataSource dataSource, HikariDataSource healthDataSource) {
+        var monitor = new org.infoscreen.fleet.health.MqttIngestMonitor(topicPrefix,
+                java.time.Duration.ofSeconds(healthMaxSilenceS), java.time.Duration.ofSeconds(healthResubscribeAfterS));
+        context.getRegistry().bind("mqttIngestMonitor", monitor);
+        context.getRegistry().bind("mqttIngestHealthCheck", new org.infoscreen.fleet.health.MqttIngestHealthCheck(monitor));
+        context.getRegistry().bind("databaseHealthCheck", new org.infoscreen.fleet.health.DatabaseHealthCheck(dataSource, healthDataSource));
+    }
+
+    /**
      * Camel only logs a BindException when the HTTP port is taken and starts without an API;
      * refuse to start instead, with a message that names the port.
      */
@@ -380,6 +405,30 @@ public class FleetConfiguration implements CamelConfiguration {
         config.setSchema(dbSchema);
         // fail fast at start-up when the database is unreachable: the log says why
         config.setInitializationFailTimeout(30_000);
+        return new HikariDataSource(config);
+    }
+
+    /**
+     * A small pool of its own for the health checks: with the database down, the service's pool
+     * makes a caller wait its whole connection timeout (5 s) per check; health must answer within
+     * a few seconds, and a busy service pool must not make health time out.
+     */
+    private HikariDataSource healthDataSource(String jdbcUrl, String user, String password) {
+        HikariConfig config = new HikariConfig();
+        config.setPoolName("fleet-db-health");
+        config.setJdbcUrl(jdbcUrl);
+        config.setUsername(user);
+        if (password != null) {
+            config.setPassword(password);
+        }
+        config.setMaximumPoolSize(2);
+        config.setMinimumIdle(0);
+        config.setConnectionTimeout(1_500);
+        config.setValidationTimeout(1_000);
+        config.setSchema(dbSchema);
+        config.setInitializationFailTimeout(-1);
+        config.addDataSourceProperty("connectTimeout", "2");
+        config.addDataSourceProperty("socketTimeout", "5");
         return new HikariDataSource(config);
     }
 

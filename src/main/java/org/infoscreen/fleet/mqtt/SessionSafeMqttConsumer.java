@@ -15,8 +15,12 @@ import org.eclipse.paho.mqttv5.client.MqttDisconnectResponse;
 import org.eclipse.paho.mqttv5.common.MqttException;
 import org.eclipse.paho.mqttv5.common.MqttMessage;
 import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
+import org.infoscreen.fleet.health.MqttIngestMonitor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 
 /**
@@ -26,6 +30,12 @@ import org.slf4j.LoggerFactory;
  * and are redelivered on the next connection). Subscribes after every (re)connect; the
  * connection is kept by {@link MqttConnection} (fresh credentials and TLS files on every
  * reconnect, failures counted).
+ *
+ * <p>Reports its connection, subscription and every arriving message to the
+ * {@link MqttIngestMonitor} in the registry (readiness check {@code fleet-mqtt-ingest} and
+ * metrics), and runs a watchdog: when nothing arrived for the monitor's {@code resubscribeAfter}
+ * although the connection is up (the service's self-probes should arrive every few seconds), it
+ * subscribes again.
  */
 public class SessionSafeMqttConsumer extends DefaultConsumer {
 
@@ -34,6 +44,7 @@ public class SessionSafeMqttConsumer extends DefaultConsumer {
     private volatile MqttClient client;
     private volatile MqttConnection connection;
     private java.util.concurrent.ScheduledExecutorService reconnectExecutor;
+    private MqttIngestMonitor monitor;
 
     /**
      * @param endpoint  the endpoint whose configuration (broker, client id, session, QoS) is used
@@ -52,6 +63,8 @@ public class SessionSafeMqttConsumer extends DefaultConsumer {
     @Override
     protected void doStart() throws Exception {
         super.doStart();
+        MqttIngestMonitor found = getEndpoint().getCamelContext().getRegistry().findSingleByType(MqttIngestMonitor.class);
+        monitor = found != null ? found : new MqttIngestMonitor("", Duration.ofDays(365), Duration.ZERO);
         PahoMqtt5Configuration config = getEndpoint().getConfiguration();
         MqttClient c = getEndpoint().newClient();
         c.setManualAcks(config.isManualAcksEnabled());
@@ -63,6 +76,7 @@ public class SessionSafeMqttConsumer extends DefaultConsumer {
         MqttConnection conn = new MqttConnection(getEndpoint(), c, reconnectExecutor, (token, reconnect) -> {
             LOG.info("MQTT consumer {} {} to {} (session present: {})", c.getClientId(), reconnect ? "reconnected" : "connected",
                     config.getBrokerUrl(), token.getSessionPresent());
+            monitor.connected(reconnect);
             subscribe(c);
         });
         connection = conn;
@@ -70,16 +84,57 @@ public class SessionSafeMqttConsumer extends DefaultConsumer {
             conn.connect();
         } catch (MqttException e) {
             // still wanted: the monitor keeps reporting it until a retry connects or the route stops
+            monitor.disconnected("connect failed: " + MqttConnectionMonitor.describe(e));
             connection = null;
             client = null;
             closeQuietly(c);
             shutdownExecutor();
             throw e;
         }
+        if (!monitor.resubscribeAfter().isZero()) {
+            reconnectExecutor.scheduleWithFixedDelay(this::watch, 1, 1, TimeUnit.SECONDS);
+        }
     }
 
+    /**
+     * Subscribes to the endpoint's topic and tells the monitor whether the broker granted it.
+     *
+     * @throws MqttException when SUBSCRIBE fails or the broker refuses it (reason code ≥ 0x80); the
+     *                       connection then counts it as a failure and connects again
+     */
     private void subscribe(MqttClient c) throws MqttException {
-        c.subscribe(getEndpoint().getTopic(), getEndpoint().getConfiguration().getQos());
+        try {
+            IMqttToken token = c.subscribe(getEndpoint().getTopic(), getEndpoint().getConfiguration().getQos());
+            int[] codes = token.getReasonCodes();
+            if (codes != null && codes.length > 0 && codes[0] >= 0x80) {
+                throw new MqttException(codes[0]);
+            }
+            monitor.subscribed(true, null);
+        } catch (MqttException e) {
+            monitor.subscribed(false, "subscribe refused or failed: " + e.getMessage());
+            throw e;
+        }
+    }
+
+    /** Watchdog: connected but nothing arrived (not even our self-probe) for too long → subscribe again. */
+    private void watch() {
+        MqttClient c = client;
+        if (c == null || !c.isConnected() || !monitor.resubscribeDue()) {
+            return;
+        }
+        LOG.warn("MQTT consumer received nothing for {} s although connected (not even the self-probe): subscribing again",
+                monitor.resubscribeAfter().toSeconds());
+        monitor.resubscribed();
+        try {
+            subscribe(c);
+        } catch (MqttException e) {
+            LOG.error("MQTT resubscribe by the watchdog failed: {}", e.getMessage());
+        }
+    }
+
+    /** @return the Paho client while the consumer runs, for diagnostics and tests; {@code null} otherwise */
+    public MqttClient client() {
+        return client;
     }
 
     private void shutdownExecutor() {
@@ -92,6 +147,9 @@ public class SessionSafeMqttConsumer extends DefaultConsumer {
     @Override
     protected void doStop() throws Exception {
         super.doStop();
+        if (monitor != null) {
+            monitor.disconnected("consumer stopped");
+        }
         MqttConnection conn = connection;
         connection = null;
         if (conn != null) {
@@ -151,6 +209,7 @@ public class SessionSafeMqttConsumer extends DefaultConsumer {
 
         @Override
         public void messageArrived(String topic, MqttMessage message) {
+            monitor.messageReceived(topic);
             Exchange exchange = createExchange(message, topic);
             AsyncCallback cb = defaultConsumerCallback(exchange, true);
             getAsyncProcessor().process(exchange, cb);
@@ -163,6 +222,8 @@ public class SessionSafeMqttConsumer extends DefaultConsumer {
 
         @Override
         public void disconnected(MqttDisconnectResponse response) {
+            monitor.disconnected("disconnected: " + (response.getReasonString() != null ? response.getReasonString()
+                    : response.getException() != null ? response.getException().getMessage() : "connection lost"));
             MqttConnection conn = connection;
             if (conn != null) {
                 conn.lost(response.getException());
