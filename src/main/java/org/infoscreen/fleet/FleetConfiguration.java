@@ -374,6 +374,8 @@ public class FleetConfiguration implements CamelConfiguration {
         context.getRegistry().bind("mqttIngestMonitor", monitor);
         context.getRegistry().bind("mqttIngestHealthCheck", new org.infoscreen.fleet.health.MqttIngestHealthCheck(monitor));
         context.getRegistry().bind("databaseHealthCheck", new org.infoscreen.fleet.health.DatabaseHealthCheck(dataSource, healthDataSource));
+        context.getRegistry().bind("fleetMetrics",
+                new org.infoscreen.fleet.metrics.FleetMetrics(meterRegistry(context), monitor, recoveryEnabled));
     }
 
     /**

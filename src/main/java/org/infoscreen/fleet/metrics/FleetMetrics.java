@@ -1,0 +1,162 @@
+package org.infoscreen.fleet.metrics;
+
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
+import org.infoscreen.fleet.health.MqttIngestMonitor;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The service's own Prometheus series besides the counters and timers the routes record
+ * (docs/monitoring.md lists them all). Micrometer names map to Prometheus names with base units
+ * and {@code _total} for counters, e.g. {@code fleet.mqtt.reconnects} → {@code fleet_mqtt_reconnects_total}.
+ *
+ * <ul>
+ *   <li>{@code fleet_clients{liveness_state}}, {@code fleet_clients_recovery_exhausted},
+ *       {@code fleet_clients_service_failed}, {@code fleet_recovery_paused} (0/1) and
+ *       {@code fleet_commands{action,origin,status}}: gauges refreshed from the database by the
+ *       {@code metrics-fleet-state} route ({@link #fleetState(Map)}, {@link #commands(List)});
+ *       the same on every instance.</li>
+ *   <li>{@code fleet_mqtt_reconnects_total}, {@code fleet_mqtt_resubscribes_total},
+ *       {@code fleet_health_probes_received_total}, {@code fleet_mqtt_consumer_connected} (0/1),
+ *       {@code fleet_mqtt_consumer_subscribed} (0/1), {@code fleet_mqtt_last_message_age_seconds}:
+ *       read from the ingest consumer's {@link MqttIngestMonitor}; per instance.</li>
+ * </ul>
+ *
+ * Also makes the route timers {@code fleet.ingest.latency} and {@code fleet.sweep.duration}
+ * Prometheus histograms (buckets from 1 ms to 60 s).
+ */
+public class FleetMetrics {
+
+    private static final List<String> LIVENESS_STATES = List.of("online", "crashed", "stale", "offline");
+
+    private final MeterRegistry registry;
+    private final boolean recoveryEnabled;
+    private final Map<String, AtomicLong> clients = new ConcurrentHashMap<>();
+    private final AtomicLong recoveryExhausted = new AtomicLong();
+    private final AtomicLong serviceFailed = new AtomicLong();
+    private final AtomicLong recoveryPaused = new AtomicLong();
+    private final Map<Tags, AtomicLong> commands = new ConcurrentHashMap<>();
+
+    /**
+     * @param registry     the Prometheus registry served at {@code /observe/metrics}
+     * @param monitor      the MQTT ingest consumer's monitor
+     * @param recoveryEnabled whether crash auto-recovery is on ({@code fleet_recovery_paused} stays 0 when off)
+     */
+    public FleetMetrics(MeterRegistry registry, MqttIngestMonitor monitor, boolean recoveryEnabled) {
+        this.registry = registry;
+        this.recoveryEnabled = recoveryEnabled;
+        registry.config().meterFilter(histograms());
+        for (String state : LIVENESS_STATES) {
+            AtomicLong value = new AtomicLong();
+            clients.put(state, value);
+            Gauge.builder("fleet.clients", value, AtomicLong::get).tag("liveness_state", state)
+                    .description("Displays per liveness state (from the database)").register(registry);
+        }
+        Gauge.builder("fleet.clients.recovery.exhausted", recoveryExhausted, AtomicLong::get)
+                .description("Displays whose crash auto-recovery budget is spent (recovery_exhausted), left to people").register(registry);
+        Gauge.builder("fleet.clients.service.failed", serviceFailed, AtomicLong::get)
+                .description("Displays with an unacknowledged failed systemd unit").register(registry);
+        Gauge.builder("fleet.recovery.paused", recoveryPaused, AtomicLong::get)
+                .description("1 while the fleet circuit breaker pauses crash auto-recovery").register(registry);
+
+        FunctionCounter.builder("fleet.mqtt.reconnects", monitor, MqttIngestMonitor::reconnects)
+                .description("Reconnects of the MQTT ingest consumer to the broker").register(registry);
+        FunctionCounter.builder("fleet.mqtt.resubscribes", monitor, MqttIngestMonitor::resubscribes)
+                .description("Subscriptions renewed by the ingest watchdog because nothing arrived").register(registry);
+        FunctionCounter.builder("fleet.health.probes.received", monitor, MqttIngestMonitor::probesReceived)
+                .description("Self-probes received back by the ingest consumer").register(registry);
+        Gauge.builder("fleet.mqtt.consumer.connected", monitor, m -> m.isConnected() ? 1 : 0)
+                .description("1 while the MQTT ingest consumer is connected").register(registry);
+        Gauge.builder("fleet.mqtt.consumer.subscribed", monitor, m -> m.isSubscribed() ? 1 : 0)
+                .description("1 while the MQTT ingest consumer holds its subscription").register(registry);
+        Gauge.builder("fleet.mqtt.last.message.age", monitor, m -> {
+                    Duration s = m.silence();
+                    return s == null ? Double.NaN : s.toMillis() / 1000.0;
+                }).baseUnit("seconds")
+                .description("Seconds since the ingest consumer received a message (self-probes included); NaN while disconnected")
+                .register(registry);
+    }
+
+    /**
+     * Sets the fleet gauges from one row of {@code metrics-fleet-state.sql}.
+     *
+     * @param row columns {@code online}, {@code crashed}, {@code stale}, {@code offline},
+     *            {@code recovery_exhausted}, {@code service_failed}, {@code recovery_paused} (numbers or boolean)
+     */
+    public void fleetState(Map<String, Object> row) {
+        for (String state : LIVENESS_STATES) {
+            clients.get(state).set(number(row.get(state)));
+        }
+        recoveryExhausted.set(number(row.get("recovery_exhausted")));
+        serviceFailed.set(number(row.get("service_failed")));
+        recoveryPaused.set(recoveryEnabled ? number(row.get("recovery_paused")) : 0);
+    }
+
+    /**
+     * Sets {@code fleet_commands{action,origin,status}} from the rows of {@code metrics-commands.sql};
+     * combinations missing from the rows drop to 0.
+     *
+     * @param rows columns {@code action}, {@code origin}, {@code status}, {@code count}
+     */
+    public void commands(List<Map<String, Object>> rows) {
+        Set<Tags> seen = new HashSet<>();
+        for (Map<String, Object> r : rows) {
+            Tags tags = Tags.of("action", String.valueOf(r.get("action")), "origin", String.valueOf(r.get("origin")),
+                    "status", String.valueOf(r.get("status")));
+            seen.add(tags);
+            commands.computeIfAbsent(tags, t -> {
+                AtomicLong value = new AtomicLong();
+                Gauge.builder("fleet.commands", value, AtomicLong::get).tags(t)
+                        .description("Commands in the database per action, origin (manual, crash_recovery) and status").register(registry);
+                return value;
+            }).set(number(r.get("count")));
+        }
+        commands.forEach((tags, value) -> {
+            if (!seen.contains(tags)) {
+                value.set(0);
+            }
+        });
+    }
+
+    private static long number(Object value) {
+        if (value instanceof Number n) {
+            return n.longValue();
+        }
+        if (value instanceof Boolean b) {
+            return b ? 1 : 0;
+        }
+        return 0;
+    }
+
+    /** Histogram buckets (SLOs) for the latency timers, 1 ms to 60 s. */
+    static MeterFilter histograms() {
+        return new MeterFilter() {
+            @Override
+            public DistributionStatisticConfig configure(Meter.Id id, DistributionStatisticConfig config) {
+                if (id.getName().equals("fleet.ingest.latency") || id.getName().equals("fleet.sweep.duration")) {
+                    return DistributionStatisticConfig.builder()
+                            .serviceLevelObjectives(ms(1), ms(5), ms(10), ms(25), ms(50), ms(100), ms(250), ms(500),
+                                    ms(1_000), ms(2_500), ms(5_000), ms(10_000), ms(30_000), ms(60_000))
+                            .build().merge(config);
+                }
+                return config;
+            }
+        };
+    }
+
+    private static double ms(long millis) {
+        return Duration.ofMillis(millis).toNanos();
+    }
+}
