@@ -231,6 +231,17 @@ public class FleetConfiguration implements CamelConfiguration {
                 }
             }
         });
+        context.getRegistry().bind("eventLog", new org.infoscreen.fleet.logging.EventLog());
+        context.getCamelContextExtension().addLogListener(new org.infoscreen.fleet.logging.RouteLogContext());
+        context.getManagementStrategy().addEventNotifier(new org.apache.camel.support.SimpleEventNotifierSupport() {
+            @Override
+            public void notify(org.apache.camel.spi.CamelEvent event) {
+                if (event instanceof org.apache.camel.spi.CamelEvent.ExchangeCompletedEvent
+                        || event instanceof org.apache.camel.spi.CamelEvent.ExchangeFailedEvent) {
+                    org.infoscreen.fleet.logging.RouteLogContext.clear();
+                }
+            }
+        });
         context.getRegistry().bind("deviceMessageParser", new DeviceMessageParser(mapper, topicPrefix, maxPayloadBytes));
         context.getRegistry().bind("quarantine", new Quarantine(quarantinePayloadBytes));
         context.getRegistry().bind("mqttMessages", new org.infoscreen.fleet.ingest.MqttMessages());

@@ -1,0 +1,2 @@
+-- Starting point of the event log (EventLog): the newest event at start-up
+SELECT max(id) FROM client_events
