@@ -1,0 +1,74 @@
+package org.infoscreen.fleet;
+
+import org.junit.jupiter.api.Test;
+import org.snakeyaml.engine.v2.api.Load;
+import org.snakeyaml.engine.v2.api.LoadSettings;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * docs/monitoring.md stays true: its alert rules parse as a Prometheus rule file, and every
+ * {@code fleet_*} series they (and the metrics table) name is one the service exposes.
+ */
+class MonitoringDocTest {
+
+    /** Series exposed by the service (MetricsTest checks their values); histograms as their base name. */
+    static final Set<String> EXPOSED = Set.of(
+            "fleet_messages_ingested_total", "fleet_messages_rejected_total", "fleet_ingest_latency_seconds",
+            "fleet_sweep_duration_seconds", "fleet_clients", "fleet_clients_recovery_exhausted", "fleet_clients_service_failed",
+            "fleet_recovery_paused", "fleet_commands", "fleet_recovery_attempts_total", "fleet_mqtt_reconnects_total",
+            "fleet_mqtt_resubscribes_total", "fleet_mqtt_consumer_connected", "fleet_mqtt_consumer_subscribed",
+            "fleet_mqtt_last_message_age_seconds", "fleet_health_probes_received_total", "fleet_certificate_expiry_seconds",
+            // counted by the power-cycle route of the power drivers (issue #4)
+            "fleet_power_operations_total");
+
+    private static final Pattern SERIES = Pattern.compile("\\bfleet_[a-z_]+");
+
+    static String doc() throws IOException {
+        return Files.readString(Path.of("docs/monitoring.md"));
+    }
+
+    /** @return the series a text names, histogram suffixes removed */
+    static Set<String> series(String text) {
+        Set<String> out = new TreeSet<>();
+        Matcher m = SERIES.matcher(text);
+        while (m.find()) {
+            out.add(m.group().replaceAll("_(bucket|count|sum|max)$", ""));
+        }
+        return out;
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void alertRulesParseAndUseOnlyExposedSeries() throws IOException {
+        String doc = doc();
+        int start = doc.indexOf("```yaml\ngroups:");
+        assertThat(start).as("an alert rule block in docs/monitoring.md").isPositive();
+        String yaml = doc.substring(start + "```yaml\n".length(), doc.indexOf("```", start + 7));
+        Map<String, Object> rules = (Map<String, Object>) new Load(LoadSettings.builder().build()).loadFromString(yaml);
+        List<Map<String, Object>> groups = (List<Map<String, Object>>) rules.get("groups");
+        List<Map<String, Object>> all = (List<Map<String, Object>>) groups.get(0).get("rules");
+        assertThat(all).extracting(r -> r.get("alert")).contains("FleetStaleShareHigh", "FleetRecoveryExhausted",
+                "FleetCertificateExpiring", "FleetIngestConsumerSilent");
+        for (Map<String, Object> rule : all) {
+            assertThat(rule).containsKeys("alert", "expr", "labels", "annotations");
+            assertThat(EXPOSED).as("series in " + rule.get("alert")).containsAll(series(String.valueOf(rule.get("expr"))));
+        }
+    }
+
+    @Test
+    void everySeriesTheDocNamesIsExposed() throws IOException {
+        assertThat(EXPOSED).containsAll(series(doc()));
+        assertThat(series(doc())).containsAll(EXPOSED);
+    }
+}
