@@ -231,7 +231,7 @@ public class FleetConfiguration implements CamelConfiguration {
                 }
             }
         });
-        context.getRegistry().bind("eventLog", new org.infoscreen.fleet.logging.EventLog());
+        context.getRegistry().bind("eventLog", new org.infoscreen.fleet.logging.EventLog(newestEventId(dataSource)));
         context.getCamelContextExtension().addLogListener(new org.infoscreen.fleet.logging.RouteLogContext());
         context.getManagementStrategy().addEventNotifier(new org.apache.camel.support.SimpleEventNotifierSupport() {
             @Override
@@ -443,6 +443,17 @@ public class FleetConfiguration implements CamelConfiguration {
         config.addDataSourceProperty("connectTimeout", "2");
         config.addDataSourceProperty("socketTimeout", "5");
         return new HikariDataSource(config);
+    }
+
+    /** @return the id of the newest client event now (the event log starts after it), 0 for none */
+    private static long newestEventId(HikariDataSource dataSource) {
+        try (var c = dataSource.getConnection();
+             var rs = c.createStatement().executeQuery("SELECT COALESCE(max(id), 0) FROM client_events")) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("cannot read client_events at start-up: " + e.getMessage(), e);
+        }
     }
 
     private void migrate(HikariDataSource dataSource) {

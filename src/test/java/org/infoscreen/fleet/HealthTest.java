@@ -97,6 +97,8 @@ class HealthTest extends FleetTestSupport {
     @Test
     void readinessIsDownWhenTheConsumerStopsReceivingAndTheWatchdogSubscribesAgain() throws Exception {
         awaitReady();
+        await().atMost(Duration.ofSeconds(10)).until(() ->
+                !check("fleet-mqtt-ingest").path("data").path("last_probe_at").asText().isEmpty());
         JsonNode before = check("fleet-mqtt-ingest").path("data");
         assertThat(before.path("connected").asBoolean()).isTrue();
         assertThat(before.path("subscribed").asBoolean()).isTrue();

@@ -29,6 +29,7 @@ class MonitoringDocTest {
             "fleet_recovery_paused", "fleet_commands", "fleet_recovery_attempts_total", "fleet_mqtt_reconnects_total",
             "fleet_mqtt_resubscribes_total", "fleet_mqtt_consumer_connected", "fleet_mqtt_consumer_subscribed",
             "fleet_mqtt_last_message_age_seconds", "fleet_health_probes_received_total", "fleet_certificate_expiry_seconds",
+            "fleet_api_requests_refused_total",
             // counted by the power-cycle route of the power drivers (issue #4)
             "fleet_power_operations_total");
 

@@ -20,7 +20,12 @@ public class EventLog {
 
     private static final Logger EVENTS = LoggerFactory.getLogger("org.infoscreen.fleet.events");
 
-    private volatile Long lastId;
+    private volatile long lastId;
+
+    /** @param newestAtStart id of the newest event when the service started; only later events are logged */
+    public EventLog(long newestAtStart) {
+        this.lastId = newestAtStart;
+    }
 
     private static Object utc(Object time) {
         if (time instanceof java.sql.Timestamp t) {
@@ -32,19 +37,9 @@ public class EventLog {
         return time;
     }
 
-    /** @return whether the starting point is known (set by {@link #start(Object)}) */
-    public boolean started() {
-        return lastId != null;
-    }
-
-    /** @param maxId the newest event id at start-up (a number, or null for an empty table) */
-    public void start(Object maxId) {
-        lastId = maxId instanceof Number n ? n.longValue() : 0L;
-    }
-
     /** @return the id after which the next batch starts */
     public long afterId() {
-        return lastId == null ? Long.MAX_VALUE : lastId;
+        return lastId;
     }
 
     /**
@@ -75,7 +70,7 @@ public class EventLog {
                 MDC.remove("command_id");
             }
             if (id instanceof Number n) {
-                lastId = Math.max(lastId == null ? 0 : lastId, n.longValue());
+                lastId = Math.max(lastId, n.longValue());
             }
         }
         return rows.size();
