@@ -71,11 +71,14 @@ class SimulatorTest extends FleetTestSupport {
                 assertThat(getJson("/api/clients").path("clients").size()).isEqualTo(DISPLAYS));
         SimulatedDisplay d = fleet.display(2);
         assertThat(d.uuid()).isEqualTo(UUID.fromString("5eed002a-0000-4000-8000-000000000002"));
-        JsonNode c = client(d.uuid());
-        assertThat(c.path("hostname").asText()).isEqualTo("sim-display-0002");
-        assertThat(c.path("boot_id").asText()).isEqualTo(d.bootId());
-        assertThat(c.path("health").path("broker_connection").has("reconnect_count")).isTrue();
-        assertThat(c.path("connection_state").asText()).isEqualTo("online");
+        // the retained online status may register the display a moment before its first health snapshot is stored
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            JsonNode c = client(d.uuid());
+            assertThat(c.path("hostname").asText()).isEqualTo("sim-display-0002");
+            assertThat(c.path("boot_id").asText()).isEqualTo(d.bootId());
+            assertThat(c.path("health").path("broker_connection").has("reconnect_count")).isTrue();
+            assertThat(c.path("connection_state").asText()).isEqualTo("online");
+        });
     }
 
     @Test
