@@ -94,6 +94,12 @@ class TlsOnlyDeploymentTest {
             assertThat(mqtt.path("status").asText()).isEqualTo("UP");
             assertThat(mqtt.path("data").path("tls").asBoolean()).isTrue();
             assertThat(healthCheck(service, "fleet-tls-certificates").path("status").asText()).isEqualTo("UP");
+            // the self-probe passes the hardened ACL (<prefix>/_service/#) and comes back over TLS
+            await().atMost(WAIT).untilAsserted(() -> {
+                JsonNode ingest = healthCheck(service, "fleet-mqtt-ingest");
+                assertThat(ingest.path("status").asText()).isEqualTo("UP");
+                assertThat(ingest.path("data").path("last_probe_at").asText()).isNotBlank();
+            });
             assertThat(service.log()).contains("MQTT mode: external broker at ssl://localhost:" + broker.tlsPort()).doesNotContain("MQTT_TLS_INSECURE");
 
             try (TestDisplay display = TestDisplay.connect(broker.tlsUrl(), "infoscreen", uuid,
