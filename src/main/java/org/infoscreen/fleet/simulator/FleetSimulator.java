@@ -67,9 +67,18 @@ public final class FleetSimulator implements AutoCloseable {
     private FleetSimulator(SimulatorConfig config) {
         this.config = config;
         this.scheduler = Executors.newScheduledThreadPool(2, daemonThreads("simulator"));
+        // callbacks of the MQTT client run on our scheduler; once closed, late ones (a client-side
+        // session expiring after the goodbye) are dropped instead of failing as undeliverable errors
+        java.util.concurrent.Executor callbacks = task -> {
+            try {
+                scheduler.execute(task);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                LOG.debug("simulator closed: MQTT client callback dropped");
+            }
+        };
         this.executorConfig = MqttClientExecutorConfig.builder()
                 .nettyThreads(config.ioThreads())
-                .applicationScheduler(Schedulers.from(scheduler))
+                .applicationScheduler(Schedulers.from(callbacks))
                 .build();
         this.sslConfig = config.tls() ? sslConfig(config) : null;
         this.random = new Random(config.seed());

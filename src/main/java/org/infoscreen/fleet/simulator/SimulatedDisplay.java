@@ -421,7 +421,9 @@ public final class SimulatedDisplay {
     /** Says goodbye (offline, retained) and disconnects; the display stays away. */
     CompletableFuture<Void> close() {
         closed = true;
-        return goodbye();
+        CompletableFuture<Void> bye = goodbye();
+        state = State.OFF;
+        return bye;
     }
 
     // ---- what it publishes ----------------------------------------------------------------------
