@@ -161,7 +161,7 @@ class PowerDriverFolderTest extends FleetTestSupport {
         LoggerContext logs = (LoggerContext) LogManager.getContext(false);
         Configuration config = logs.getConfiguration();
         // the service's own console layout, with its redaction: what an operator's log shows
-        StringLayout layout = (StringLayout) config.getAppender("console").getLayout();
+        StringLayout layout = (StringLayout) config.getAppender("console-text").getLayout();
         WriterAppender capture = WriterAppender.createAppender(layout, null, captured, "power-capture", false, true);
         capture.start();
         config.addAppender(capture);
