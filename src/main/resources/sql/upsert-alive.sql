@@ -36,7 +36,10 @@ WITH prev AS (
     SELECT up.uuid, 'client_registered', :#received_at, jsonb_build_object('via', CAST(:#kind AS text))
     FROM up WHERE NOT EXISTS (SELECT 1 FROM prev)
 ), confirmed AS (
-    -- a reboot_host / power_cycle in flight is completed by the first heartbeat from a new boot
+    -- a reboot_host / power_cycle in flight is completed by the first heartbeat from a new boot; a
+    -- power_cycle only once the power route has switched the outlet (acked_at, with its power_switched
+    -- event in the same statement): a display that boots while its outlet is being switched on and
+    -- verified is confirmed by its next heartbeat, after every step of the cycle has been written
     UPDATE client_commands k
        SET status = 'completed', finished_at = :#received_at, version = k.version + 1,
            detail = 'confirmed by new boot_id ' || up.boot_id
@@ -44,6 +47,7 @@ WITH prev AS (
      WHERE k.client_uuid = up.uuid
        AND k.action IN ('reboot_host', 'power_cycle')
        AND k.status IN ('published', 'accepted', 'executing')
+       AND (k.action <> 'power_cycle' OR k.acked_at IS NOT NULL)
        AND CAST(:#boot_id AS text) IS NOT NULL
        AND k.boot_id_at_issue IS DISTINCT FROM up.boot_id
     RETURNING k.id, k.client_uuid, k.action
@@ -52,11 +56,17 @@ WITH prev AS (
     SELECT client_uuid, 'command_completed', :#received_at, id,
            jsonb_build_object('action', action, 'boot_id', CAST(:#boot_id AS text), 'confirmed_by', 'new boot_id')
     FROM confirmed
+), cycling AS (
+    -- a power cycle whose outlet is being switched right now: its reboot is expected, too
+    SELECT k.id FROM client_commands k
+     WHERE k.client_uuid = :#uuid AND k.action = 'power_cycle' AND k.status = 'executing' AND k.acked_at IS NULL
+     LIMIT 1
 ), reboot AS (
     INSERT INTO client_events (client_uuid, type, occurred_at, command_id, detail)
-    SELECT up.uuid, 'reboot_detected', :#received_at, (SELECT id FROM confirmed LIMIT 1),
+    SELECT up.uuid, 'reboot_detected', :#received_at,
+           COALESCE((SELECT id FROM confirmed LIMIT 1), (SELECT id FROM cycling)),
            jsonb_build_object('previous_boot_id', prev.boot_id, 'boot_id', up.boot_id,
-                              'expected', EXISTS (SELECT 1 FROM confirmed))
+                              'expected', EXISTS (SELECT 1 FROM confirmed) OR EXISTS (SELECT 1 FROM cycling))
     FROM up JOIN prev ON prev.uuid = up.uuid
     WHERE CAST(:#boot_id AS text) IS NOT NULL AND prev.boot_id IS NOT NULL AND prev.boot_id <> up.boot_id
 )

@@ -235,9 +235,8 @@ class PowerCycleTest extends FleetTestSupport {
         String id = cycle(d);
         await().atMost(WAIT).until(() -> "completed".equals(status(id)));
         assertThat(hub.switches()).extracting(FakeDevice.Switch::how).containsExactly("POST off", "POST on");
-        // the fake display boots the moment it has power, so the completion may come before the on-verification
-        assertThat(commandEventTypes(id)).containsSubsequence("power_intent", "power_off", "power_off_verified", "power_wait", "power_on")
-                .contains("power_on_verified", "power_switched", "command_completed");
+        assertThat(commandEventTypes(id)).containsSubsequence("power_intent", "power_off", "power_off_verified", "power_wait", "power_on",
+                "power_on_verified", "power_switched", "command_completed");
         List<String> requests = journal(hub);
         assertThat(requests).containsExactly("POST /outlet/7/off", "GET /outlet/7", "POST /outlet/7/on", "GET /outlet/7");
         double offToOn = ((Number) scalar("""
@@ -245,6 +244,26 @@ class PowerCycleTest extends FleetTestSupport {
                 WHERE f.command_id = ? AND f.type = 'power_off' AND n.command_id = f.command_id AND n.type = 'power_on'""",
                 UUID.fromString(id))).doubleValue();
         assertThat(offToOn).as("off for POWER_OFF_S").isGreaterThanOrEqualTo(1.0);
+    }
+
+    @Test
+    void aDisplayThatBootsWhileItsOutletIsVerifiedIsCompletedOnlyAfterEveryStepIsWritten() {
+        // the display boots the moment it has power and beats every 500 ms; verifying "on" takes
+        // 1.5 s: its first heartbeats from the new boot arrive before the cycle has finished
+        WebhookFake hub = device(new WebhookFake(WEBHOOK_TOKEN)).slowQueries(1_500);
+        TestDisplay d = silentDisplay();
+        hub.onPowerRestored(() -> d.bootsAfterPowerCycle(BEAT));
+        putTarget(d, webhookTarget(hub));
+
+        String id = cycle(d);
+        await().atMost(WAIT).until(() -> "completed".equals(status(id)));
+        // the display's reboot_detected (its first health of the new boot) falls anywhere after power_on was sent
+        assertThat(commandEventTypes(id).stream().filter(t -> !t.equals("reboot_detected")).toList())
+                .as("completed only after the power route wrote its last step")
+                .endsWith("power_on", "power_on_verified", "power_switched", "command_completed");
+        assertThat(scalar("SELECT count(*) FROM client_events WHERE client_uuid = ? AND type = 'reboot_detected' "
+                + "AND (detail->>'expected')::boolean AND command_id = ?", d.uuid(), UUID.fromString(id)))
+                .as("the boot seen mid-cycle is the expected one").isEqualTo(1L);
     }
 
     @Test

@@ -13,6 +13,7 @@ import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 public final class WebhookFake extends FakeDevice {
 
     private final String token;
+    private volatile int queryDelayMillis;
 
     /** @param token the bearer token it accepts */
     public WebhookFake(String token) {
@@ -36,9 +37,15 @@ public final class WebhookFake extends FakeDevice {
             return json(200, "{\"ok\":true}");
         }
         if ("GET".equals(method) && url.equals("/outlet/7")) {
-            return json(200, "{\"outlet\": 7, \"state\": \"" + (isOn(0) ? "on" : "off") + "\"}");
+            return json(200, "{\"outlet\": 7, \"state\": \"" + (isOn(0) ? "on" : "off") + "\"}").withFixedDelay(queryDelayMillis);
         }
         return aResponse().withStatus(404);
+    }
+
+    /** Answers every state query only after this delay (a slow hub): switching is quick, verification is not. */
+    public WebhookFake slowQueries(int millis) {
+        this.queryDelayMillis = millis;
+        return this;
     }
 
     /** @return the base URL, e.g. {@code http://127.0.0.1:1234} */
