@@ -107,8 +107,20 @@ class DatabaseOutageTest extends FleetTestSupport {
             }
         }, 0, 500, TimeUnit.MILLISECONDS);
 
+        // readiness is UP before the outage
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                assertThat(http("GET", "/observe/health/ready").statusCode()).isEqualTo(200));
+        long uptimeBefore = context.getUptime().toMillis();
+
         db.stop();
         Instant outageStart = Instant.now();
+
+        // readiness turns DOWN because of the database, liveness stays UP (no reason to restart)
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            assertReadiness(503, "DOWN");
+            assertThat(healthCheck("fleet-database").path("status").asText()).isEqualTo("DOWN");
+        });
+        assertThat(http("GET", "/observe/health/live").statusCode()).isEqualTo(200);
 
         // during the outage: service_failed events, acks, and health snapshots with a sequence number
         List<ScheduledFuture<?>> script = new ArrayList<>();
@@ -138,6 +150,11 @@ class DatabaseOutageTest extends FleetTestSupport {
         assertError(during, 503, "database_unavailable");
         assertThat(during.headers().firstValue("Retry-After")).isPresent();
         assertThat(Duration.between(asked, Instant.now())).isLessThan(Duration.ofSeconds(4));
+
+        // still DOWN at the end of the outage
+        assertReadiness(503, "DOWN");
+        assertThat(healthCheck("fleet-database").path("status").asText()).isEqualTo("DOWN");
+        assertThat(http("GET", "/observe/health/live").statusCode()).isEqualTo(200);
 
         await().atMost(OUTAGE.plusSeconds(10)).until(() -> Duration.between(outageStart, Instant.now()).compareTo(OUTAGE) >= 0);
         db.start();
@@ -170,11 +187,22 @@ class DatabaseOutageTest extends FleetTestSupport {
         await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> assertThat(
                 count("SELECT count(*) FROM clients WHERE uuid = ANY(?) AND last_alive_at > ?", beaters.toArray(UUID[]::new), now))
                 .isEqualTo(beaters.size()));
+        // readiness is UP again, without a restart: the same Camel context has run all along
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> assertReadiness(200, "UP"));
+        assertThat(healthCheck("fleet-database").path("status").asText()).isEqualTo("UP");
+        assertThat(context.getStatus()).isEqualTo(ServiceStatus.Started);
+        assertThat(context.getUptime().toMillis()).isGreaterThan(uptimeBefore + OUTAGE.toMillis());
         beating.cancel(false);
         assertThat(http("GET", "/api/clients").statusCode()).isEqualTo(200);
         displays.forEach(TestDisplay::close);
         beat.disconnect();
         beat.close();
+    }
+
+    private void assertReadiness(int status, String state) {
+        HttpResponse<String> r = http("GET", "/observe/health/ready");
+        assertThat(r.statusCode()).as("readiness %s", r.body()).isEqualTo(status);
+        assertThat(json(r.body()).path("status").asText()).isEqualTo(state);
     }
 
     private long count(String sql, Object... args) {
