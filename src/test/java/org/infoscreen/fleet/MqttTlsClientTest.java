@@ -73,7 +73,7 @@ class MqttTlsClientTest {
             c.connect(o);
             c.disconnect();
             return "connected";
-        } catch (MqttException | TlsFileException e) {
+        } catch (MqttException | TlsFileException | org.infoscreen.fleet.mqtt.MqttSettingsException e) {
             return MqttConnectionMonitor.classify(e);
         } finally {
             c.close(true);

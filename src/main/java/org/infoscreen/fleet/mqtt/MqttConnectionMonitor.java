@@ -28,14 +28,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Reasons: {@code auth_refused} (CONNACK 0x86 bad user name or password, 0x87 not authorised),
  * {@code tls_untrusted}, {@code tls_certificate_expired}, {@code tls_hostname_mismatch},
  * {@code tls_handshake} (e.g. the broker refused our client certificate), {@code tls_config}
- * (our PEM files), {@code unreachable}, {@code timeout}, {@code refused} (another CONNACK
+ * (our PEM files), {@code config} (another setting, e.g. an unreadable {@code MQTT_PASSWORD_FILE}), {@code unreachable}, {@code timeout}, {@code refused} (another CONNACK
  * error), {@code other}.
  */
 public final class MqttConnectionMonitor {
 
     /** Reasons that a retry will not cure: wrong credentials, certificates or files. */
     public static final java.util.Set<String> CONFIGURATION_REASONS = java.util.Set.of("auth_refused", "tls_untrusted",
-            "tls_certificate_expired", "tls_hostname_mismatch", "tls_handshake", "tls_config");
+            "tls_certificate_expired", "tls_hostname_mismatch", "tls_handshake", "tls_config", "config");
 
     private final MeterRegistry meters;
     private final Clock clock;
@@ -184,6 +184,9 @@ public final class MqttConnectionMonitor {
             }
             if (t instanceof TlsFileException) {
                 return "tls_config";
+            }
+            if (t instanceof MqttSettingsException) {
+                return "config";
             }
         }
         for (Throwable t = error; t != null; t = t.getCause()) {

@@ -74,9 +74,11 @@ public final class MqttSecurity {
     }
 
     /**
-     * Fails fast on settings that can never work (a client certificate without its key).
+     * Fails fast on settings that can never work: a client certificate without its key, a
+     * configured CA, certificate or key file that is missing, unreadable or not PEM of the right
+     * kind (the files are read once here; {@link #apply} reads them again for every connection).
      *
-     * @throws IllegalStateException with a message naming the settings
+     * @throws IllegalStateException with a message naming the setting and the file (never its content)
      */
     public void validate() {
         if ((certFile == null) != (keyFile == null)) {
@@ -86,6 +88,30 @@ public final class MqttSecurity {
             throw new IllegalStateException("MQTT_TLS_CA_CERT / MQTT_TLS_CERTFILE are set but TLS is off: "
                     + "set MQTT_TLS_ENABLED=true (or use an ssl:// MQTT_URL)");
         }
+        if (tls) {
+            requireReadable("MQTT_TLS_CA_CERT", caCert);
+            requireReadable("MQTT_TLS_CERTFILE", certFile);
+            requireReadable("MQTT_TLS_KEYFILE", keyFile);
+            try {
+                PemTls.context(PemTls.trustManager(caCert), PemTls.keyManagers(certFile, keyFile));
+            } catch (TlsFileException e) {
+                throw new IllegalStateException("MQTT TLS files cannot be used: " + e.getMessage());
+            }
+        }
+    }
+
+    /** A configured file that is missing or unreadable can never work: fail at start, naming the setting. */
+    private static void requireReadable(String setting, Path file) {
+        if (file == null) {
+            return;
+        }
+        if (!java.nio.file.Files.exists(file)) {
+            throw new IllegalStateException(setting + " names " + file + ", which does not exist");
+        }
+        if (!java.nio.file.Files.isRegularFile(file) || !java.nio.file.Files.isReadable(file)) {
+            throw new IllegalStateException(setting + " names " + file + ", which is not a file this service may read "
+                    + "(check its owner and mode; the service runs as user " + System.getProperty("user.name") + ")");
+        }
     }
 
     /**
@@ -93,13 +119,19 @@ public final class MqttSecurity {
      * host name verification on the options of one connection attempt.
      *
      * @param options the options of the next connect
-     * @throws TlsFileException when a TLS file cannot be read or does not fit
+     * @throws TlsFileException      when a TLS file cannot be read or does not fit
+     * @throws MqttSettingsException when the password cannot be read ({@code MQTT_PASSWORD_FILE} missing or unreadable)
      */
-    public void apply(MqttConnectionOptions options) throws TlsFileException {
+    public void apply(MqttConnectionOptions options) throws TlsFileException, MqttSettingsException {
         if (user != null) {
             options.setUserName(user);
         }
-        String secret = password.get();
+        String secret;
+        try {
+            secret = password.get();
+        } catch (java.io.UncheckedIOException e) {
+            throw new MqttSettingsException(e.getMessage(), e.getCause());
+        }
         if (secret != null && !secret.isEmpty()) {
             options.setPassword(secret.getBytes(StandardCharsets.UTF_8));
         }

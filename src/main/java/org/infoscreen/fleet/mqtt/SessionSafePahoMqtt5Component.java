@@ -91,7 +91,8 @@ public class SessionSafePahoMqtt5Component extends PahoMqtt5Component {
          * @return options for one connection attempt: the endpoint configuration (session,
          *         keep-alive, timeouts) plus the component's current credentials and TLS files;
          *         Paho's automatic reconnect is off ({@link MqttConnection} reconnects)
-         * @throws MqttException (reason 32106, SSL configuration error) when a TLS file cannot be used
+         * @throws MqttException (reason 32106, SSL configuration error) when a TLS file cannot be used, (reason 0)
+         *                       when the password file cannot be read
          */
         MqttConnectionOptions connectionOptions() throws MqttException {
             MqttConnectionOptions options = createMqttConnectionOptions();
@@ -102,8 +103,9 @@ public class SessionSafePahoMqtt5Component extends PahoMqtt5Component {
                 try {
                     component.security.apply(options);
                 } catch (org.infoscreen.fleet.tls.TlsFileException e) {
-                    MqttException wrapped = new MqttException(org.eclipse.paho.mqttv5.client.MqttClientException.REASON_CODE_SSL_CONFIG_ERROR, e);
-                    throw wrapped;
+                    throw new MqttException(org.eclipse.paho.mqttv5.client.MqttClientException.REASON_CODE_SSL_CONFIG_ERROR, e);
+                } catch (MqttSettingsException e) {
+                    throw new MqttException(org.eclipse.paho.mqttv5.common.MqttException.REASON_CODE_CLIENT_EXCEPTION, e);
                 }
             }
             return options;
