@@ -33,6 +33,7 @@ public final class ApiAccessHandler implements AuthenticationHandler {
     private final OpenPaths openPaths;
     private final AtomicReference<OperationRoles> roles;
     private final java.util.function.Consumer<String> refused;
+    private final io.vertx.core.Handler<RoutingContext> openHealth;
 
     /**
      * @param enabled   whether tokens are required
@@ -41,20 +42,26 @@ public final class ApiAccessHandler implements AuthenticationHandler {
      * @param roles     the role table, replaced when the REST DSL is (re)loaded
      * @param refused   told the reason of each refusal ({@code missing_token}, {@code invalid_token},
      *                  {@code forbidden}), e.g. to count it; runs on the event loop, must not block
+     * @param openHealth answers a health request without a valid token (status and reason codes only)
      */
     public ApiAccessHandler(boolean enabled, Supplier<TokenStore> tokens, OpenPaths openPaths, AtomicReference<OperationRoles> roles,
-                            java.util.function.Consumer<String> refused) {
+                            java.util.function.Consumer<String> refused, io.vertx.core.Handler<RoutingContext> openHealth) {
         this.enabled = enabled;
         this.tokens = tokens;
         this.openPaths = openPaths;
         this.roles = roles;
         this.refused = refused;
+        this.openHealth = openHealth;
     }
 
     @Override
     public void handle(RoutingContext ctx) {
         String method = ctx.request().method().name();
         String path = ctx.normalizedPath();
+        if (OpenPaths.isHealth(path)) {
+            health(ctx, method);
+            return;
+        }
         if (openPaths.isOpen(method, path)) {
             ctx.next();
             return;
@@ -88,6 +95,35 @@ public final class ApiAccessHandler implements AuthenticationHandler {
         }
         ctx.setUser(user(t.name(), t.role()));
         ctx.next();
+    }
+
+    /**
+     * Health: HEAD is answered like GET without a body by {@link OpenHealth} (Camel's health routes
+     * accept GET only; Docker and monitoring probes use HEAD); GET with a valid token (any role) or with authentication
+     * disabled Camel's full answer, otherwise {@link OpenHealth}'s status and reason codes.
+     */
+    private void health(RoutingContext ctx, String method) {
+        if ("HEAD".equals(method)) {
+            // status and headers of GET; the same status with or without a token
+            openHealth.handle(ctx);
+            return;
+        }
+        if (!enabled) {
+            ctx.setUser(user(ANONYMOUS, Role.ADMIN));
+            ctx.next();
+            return;
+        }
+        String presented = bearer(ctx.request().getHeader("Authorization"));
+        TokenStore store = tokens.get();
+        Optional<ApiToken> token = presented == null || store == null ? Optional.empty() : store.authenticate(presented);
+        if (token.isPresent() && "GET".equals(method)) {
+            ctx.setUser(user(token.get().name(), token.get().role()));
+            ctx.next();
+        } else if ("GET".equals(method)) {
+            openHealth.handle(ctx);
+        } else {
+            ctx.next();
+        }
     }
 
     private static User user(String name, Role role) {

@@ -135,7 +135,7 @@ public class ApiSecurity {
         }
         VertxPlatformHttpServerConfiguration configuration = server.getConfiguration();
         AuthenticationConfig auth = configuration.getAuthenticationConfig();
-        ApiAccessHandler handler = new ApiAccessHandler(enabled, () -> tokens, openPaths, roles, this::refused);
+        ApiAccessHandler handler = new ApiAccessHandler(enabled, () -> tokens, openPaths, roles, this::refused, new OpenHealth(context));
         AuthenticationConfig.AuthenticationConfigEntry entry = new AuthenticationConfig.AuthenticationConfigEntry();
         // one entry for every path; added before the server's own routes, so it runs first
         entry.setPath("/*");

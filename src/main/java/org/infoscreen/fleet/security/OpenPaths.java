@@ -41,6 +41,11 @@ public final class OpenPaths {
         }
     }
 
+    /** @return whether a normalized path is a health endpoint ({@code /observe/health} or under it) */
+    public static boolean isHealth(String path) {
+        return under(path, HEALTH);
+    }
+
     private static boolean under(String path, String root) {
         return path.equals(root) || path.startsWith(root + "/");
     }
