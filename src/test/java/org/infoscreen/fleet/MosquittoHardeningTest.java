@@ -216,17 +216,26 @@ class MosquittoHardeningTest {
         assertThat(deviceA.received).noneMatch(m -> m.contains(b.toString()));
     }
 
+    /** The topics the device patterns ({@code pattern ... infoscreen/%u/...}) would open to any user name. */
+    private static final String[] DEVICE_REPORTS = {"heartbeat", "health", "status", "service_failed", "commands/ack"};
+
     @Test
     void serviceWritesCommandsAndItsProbeTopicButNoDeviceReport() throws Exception {
         Client monitor = new Client(MosquittoProcess.MONITOR_USER, broker.password(MosquittoProcess.MONITOR_USER), "infoscreen/#");
         Client service = service("infoscreen/_service/#");
         service.publish(topic(a, "heartbeat"), "spoofed");
+        // the device patterns apply to every user name: not to the service's own
+        for (String report : DEVICE_REPORTS) {
+            service.publish("infoscreen/" + MosquittoProcess.SERVICE_USER + "/" + report, "spoofed");
+        }
         service.publish(topic(a, "commands"), "command");
-        service.publish("infoscreen/_service/probe", "probe");
+        // the self-probe as the service sends it: <prefix>/_service/probe/<client id>
+        String probe = "infoscreen/_service/probe/infoscreen-fleet-1-probe";
+        service.publish(probe, "probe");
 
-        await().atMost(WAIT).until(() -> service.received.contains("infoscreen/_service/probe probe"));
-        await().atMost(WAIT).until(() -> monitor.received.contains("infoscreen/_service/probe probe"));
-        assertThat(monitor.received).containsExactly(topic(a, "commands") + " command", "infoscreen/_service/probe probe");
+        await().atMost(WAIT).until(() -> service.received.contains(probe + " probe"));
+        await().atMost(WAIT).until(() -> monitor.received.contains(probe + " probe"));
+        assertThat(monitor.received).containsExactly(topic(a, "commands") + " command", probe + " probe");
     }
 
     @Test
@@ -236,6 +245,10 @@ class MosquittoHardeningTest {
         monitor.publish(topic(a, "commands"), "from-monitor");
         monitor.publish(topic(a, "heartbeat"), "from-monitor");
         monitor.publish("infoscreen/_service/probe", "from-monitor");
+        // the device patterns apply to every user name: not to the monitor's own
+        for (String report : DEVICE_REPORTS) {
+            monitor.publish("infoscreen/" + MosquittoProcess.MONITOR_USER + "/" + report, "from-monitor");
+        }
         Client deviceA = device(a);
         deviceA.publish(topic(a, "heartbeat"), "marker");
 
