@@ -21,10 +21,29 @@ file="${PASSWD_FILE:-$here/passwd}"
 die() { echo "add-user.sh: $*" >&2; exit 1; }
 command -v mosquitto_passwd >/dev/null || die "mosquitto_passwd not found (Debian: apt-get install mosquitto)"
 
+usage() {
+  cat <<'USAGE'
+Usage: mosquitto/add-user.sh [--generate] NAME
+
+Adds the broker user NAME (letters, digits, '.', '_', '-') to the password file, or sets a new
+password for it (rotation). Roles are in mosquitto/acl; displays: add-device.sh.
+
+  --generate   generate a random password, write its entry and print the password once on stdout
+  -h, --help   show this help
+
+Without --generate the password is the first line of stdin, or it is asked for twice when stdin
+is a terminal. Then reload the broker (SIGHUP). Setting: PASSWD_FILE (default mosquitto/passwd).
+USAGE
+}
+
 generate=false
-if [ "${1:-}" = "--generate" ]; then generate=true; shift; fi
+case "${1:-}" in
+  -h|--help) usage; exit 0 ;;
+  --generate) generate=true; shift ;;
+  -*) usage >&2; die "unknown option '$1'" ;;
+esac
 name="${1:-}"
-[ -n "$name" ] && [ $# -eq 1 ] || die "usage: add-user.sh [--generate] NAME"
+[ -n "$name" ] && [ $# -eq 1 ] || { usage >&2; die "give exactly one NAME"; }
 # ':' ends the user name in the password file; '+', '#' and '/' would break the ACL's %u patterns
 case "$name" in *[!A-Za-z0-9._-]*) die "user name may contain only letters, digits, '.', '_' and '-'";; esac
 

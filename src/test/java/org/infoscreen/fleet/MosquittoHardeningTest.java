@@ -22,6 +22,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -294,6 +295,63 @@ class MosquittoHardeningTest {
             assertThat(connectReasonCode(tlsOnly.tlsUrl(),
                     tlsOnly.clientOptions(MosquittoProcess.SERVICE_USER, tlsOnly.password(MosquittoProcess.SERVICE_USER), true))).isZero();
         }
+    }
+
+    /** Runs a script of {@code mosquitto/} with stdin closed (no terminal); @return exit code, stdout, stderr */
+    private static String[] script(Map<String, String> env, String... command) throws Exception {
+        List<String> c = new ArrayList<>(List.of(Path.of("mosquitto", command[0]).toAbsolutePath().toString()));
+        c.addAll(List.of(command).subList(1, command.length));
+        ProcessBuilder pb = new ProcessBuilder(c);
+        pb.environment().putAll(env);
+        Path err = Files.createTempFile("fleet-script", ".err");
+        pb.redirectError(err.toFile());
+        Process p = pb.start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        String[] result = {String.valueOf(p.exitValue()), out, Files.readString(err)};
+        Files.delete(err);
+        return result;
+    }
+
+    @Test
+    void addDeviceGenerateWritesTheEntryAndPrintsThePasswordOnce() throws Exception {
+        UUID c = UUID.randomUUID();
+        Map<String, String> env = Map.of("PASSWD_FILE", broker.passwdFile().toString());
+        String[] r = script(env, "add-device.sh", "--generate", c.toString().toUpperCase());
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        // stdout: the password and nothing else; the file holds only its hash
+        assertThat(r[1]).matches("[A-Za-z0-9]{32}\n");
+        String password = r[1].strip();
+        String entries = Files.readString(broker.passwdFile());
+        assertThat(entries).contains(c + ":").doesNotContain(password);
+        assertThat(r[2]).contains(c.toString()).doesNotContain(password);
+        broker.reload();
+        await().atMost(WAIT).until(() -> connectReasonCode(broker.tlsUrl(), broker.clientOptions(c.toString(), password, true)) == 0);
+
+        // the display logs in with the printed password and publishes its own topics only
+        Client service = service("infoscreen/#");
+        Client display = new Client(c.toString(), password);
+        display.publish(topic(a, "heartbeat"), "spoofed");
+        display.publish(topic(c, "heartbeat"), "marker");
+        await().atMost(WAIT).until(() -> service.received.contains(topic(c, "heartbeat") + " marker"));
+        assertThat(service.received).containsExactly(topic(c, "heartbeat") + " marker");
+    }
+
+    @Test
+    void addDeviceAndAddUserExplainTheirOptions() throws Exception {
+        for (String script : List.of("add-device.sh", "add-user.sh")) {
+            String[] help = script(Map.of(), script, "--help");
+            assertThat(help[0]).isEqualTo("0");
+            assertThat(help[1]).startsWith("Usage: mosquitto/" + script).contains("--generate").contains("PASSWD_FILE");
+            String[] wrong = script(Map.of("PASSWD_FILE", broker.passwdFile().toString()), script, "--no-such-option", "x");
+            assertThat(wrong[0]).isNotEqualTo("0");
+            assertThat(wrong[2]).contains("unknown option '--no-such-option'").contains("Usage:");
+        }
+        String[] notUuid = script(Map.of("PASSWD_FILE", broker.passwdFile().toString()), "add-device.sh", "--generate", "display-7");
+        assertThat(notUuid[0]).isNotEqualTo("0");
+        assertThat(notUuid[2]).contains("'display-7' is not a UUID");
+        assertThat(notUuid[1]).isEmpty();
     }
 
     @Test

@@ -241,7 +241,8 @@ public final class MosquittoProcess implements AutoCloseable {
         return Path.of("mosquitto", name).toAbsolutePath().toString();
     }
 
-    private Path passwdFile() {
+    /** @return this broker's password file (for {@code PASSWD_FILE} of the scripts; reload after a change) */
+    public Path passwdFile() {
         return dir.resolve("config/passwd");
     }
 
