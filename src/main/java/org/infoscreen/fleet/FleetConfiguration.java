@@ -375,8 +375,9 @@ public class FleetConfiguration implements CamelConfiguration {
     }
 
     /**
-     * Readiness checks (served at {@code /observe/health/ready}): database, MQTT ingest consumer
-     * (connection, subscription, age of the last message including the self-probe). Camel picks up
+     * Readiness checks (served at {@code /observe/health/ready}): start-up of every route (REST
+     * included), database, MQTT ingest consumer (connection, subscription, age of the last message
+     * including the self-probe). Camel picks up
      * health checks bound in the registry. (TLS certificates: CertificateExpiryMonitor.)
      */
     private void bindHealthChecks(CamelContext context, HikariDataSource dataSource, HikariDataSource healthDataSource) {
@@ -384,6 +385,7 @@ public class FleetConfiguration implements CamelConfiguration {
                 java.time.Duration.ofSeconds(healthMaxSilenceS), java.time.Duration.ofSeconds(healthResubscribeAfterS));
         context.getRegistry().bind("mqttIngestMonitor", monitor);
         context.getRegistry().bind("mqttIngestHealthCheck", new org.infoscreen.fleet.health.MqttIngestHealthCheck(monitor));
+        context.getRegistry().bind("startupHealthCheck", new org.infoscreen.fleet.health.StartupHealthCheck(context));
         context.getRegistry().bind("databaseHealthCheck", new org.infoscreen.fleet.health.DatabaseHealthCheck(dataSource, healthDataSource));
         context.getRegistry().bind("fleetMetrics",
                 new org.infoscreen.fleet.metrics.FleetMetrics(meterRegistry(context), monitor, recoveryEnabled));

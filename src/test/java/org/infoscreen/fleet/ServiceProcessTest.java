@@ -7,6 +7,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -22,7 +26,8 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * {@link ServiceProcess}: the service runs as its own JVM configured by environment variables
- * only, stores what a display publishes, and dies at once on SIGKILL.
+ * only, stores what a display publishes, and dies at once on SIGKILL; its readiness turns UP only
+ * once the REST routes answer (no 404 after UP during start-up).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ServiceProcessTest {
@@ -30,6 +35,7 @@ class ServiceProcessTest {
     private final String run = UUID.randomUUID().toString().substring(0, 8);
     private final String schema = "t_serviceprocess_" + run;
     private final String prefix = "fleettest-serviceprocess-" + run;
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     @AfterAll
     void dropSchema() throws Exception {
@@ -65,6 +71,36 @@ class ServiceProcessTest {
             assertThat(service.isAlive()).isFalse();
             assertThat(service.status("/observe/health")).isEqualTo(-1);
         }
+    }
+
+    @Test
+    void readinessIsUpOnlyOnceTheRestRoutesAnswer() throws Exception {
+        try (ServiceProcess service = ServiceProcess.start(Map.of(
+                "DATABASE_URL", TestServices.databaseUrl(),
+                "DATABASE_SCHEMA", schema,
+                "MQTT_URL", TestServices.mqttUrl(),
+                "MQTT_CLIENT_ID", "fleet-serviceprocess-ready-" + run,
+                "MQTT_TOPIC_PREFIX", prefix + "-ready",
+                "MQTT_SESSION_EXPIRY_S", "60"))) {
+            // poll readiness as a load balancer would; the first request after UP must reach its route
+            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(50)).until(() -> {
+                if (!service.isAlive()) {
+                    throw new IllegalStateException("service exited:\n" + service.log());
+                }
+                return service.status("/observe/health/ready") == 200;
+            });
+            HttpResponse<String> clients = get(service, "/api/clients");
+            HttpResponse<String> whoami = get(service, "/api/whoami");
+            assertThat(clients.statusCode()).as("GET /api/clients right after readiness turned UP: %s", clients.body()).isEqualTo(200);
+            assertThat(whoami.statusCode()).as("GET /api/whoami right after readiness turned UP: %s", whoami.body()).isEqualTo(200);
+            assertThat(service.status("/observe/health/ready")).isEqualTo(200);
+        }
+    }
+
+    private static HttpResponse<String> get(ServiceProcess service, String path) throws Exception {
+        HttpRequest r = HttpRequest.newBuilder(URI.create(service.baseUrl() + path)).timeout(Duration.ofSeconds(10))
+                .header("Authorization", "Bearer " + service.adminToken()).GET().build();
+        return HTTP.send(r, HttpResponse.BodyHandlers.ofString());
     }
 
     private long clientRows(UUID uuid) throws Exception {
