@@ -166,7 +166,8 @@ class MetricsTest extends FleetTestSupport {
     void theMqttConsumerStateIsExposed() {
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             String now = scrape();
-            assertThat(value(now, "fleet_mqtt_consumer_connected")).isEqualTo(1);
+            // one connection gauge for every service MQTT client, the ingest consumer's under MQTT_CLIENT_ID
+            assertThat(value(now, "fleet_mqtt_connected", "client_id=\"" + clientId() + "\"")).isEqualTo(1);
             assertThat(value(now, "fleet_mqtt_consumer_subscribed")).isEqualTo(1);
             assertThat(value(now, "fleet_mqtt_last_message_age_seconds")).isBetween(0.0, 30.0);
             assertThat(value(now, "fleet_mqtt_reconnects_total")).isZero();
@@ -175,6 +176,8 @@ class MetricsTest extends FleetTestSupport {
             assertThat(value(now, "camel_exchanges_total", "routeId=\"mqtt-ingest\"")).isPositive();
         });
         String now = scrape();
+        // no second gauge for the same connection
+        assertThat(now).doesNotContain("fleet_mqtt_consumer_connected");
         // JVM and Camel route metrics
         assertThat(value(now, "jvm_memory_used_bytes")).isPositive();
         assertThat(value(now, "jvm_threads_live_threads")).isPositive();

@@ -27,7 +27,7 @@ class MonitoringDocTest {
             "fleet_messages_ingested_total", "fleet_messages_rejected_total", "fleet_ingest_latency_seconds",
             "fleet_sweep_duration_seconds", "fleet_clients", "fleet_clients_recovery_exhausted", "fleet_clients_service_failed",
             "fleet_recovery_paused", "fleet_commands", "fleet_recovery_attempts_total", "fleet_mqtt_reconnects_total",
-            "fleet_mqtt_resubscribes_total", "fleet_mqtt_consumer_connected", "fleet_mqtt_consumer_subscribed",
+            "fleet_mqtt_resubscribes_total", "fleet_mqtt_consumer_subscribed",
             "fleet_mqtt_last_message_age_seconds", "fleet_health_probes_received_total",
             // MQTT connection and TLS certificate monitoring (MqttConnectionMonitor, CertificateExpiryMonitor)
             "fleet_mqtt_connected", "fleet_mqtt_connection_failures_total", "fleet_tls_certificate_not_after_timestamp_seconds",

@@ -29,9 +29,11 @@ import java.util.concurrent.atomic.AtomicLong;
  *       {@code metrics-fleet-state} route ({@link #fleetState(Map)}, {@link #commands(List)});
  *       the same on every instance.</li>
  *   <li>{@code fleet_mqtt_reconnects_total}, {@code fleet_mqtt_resubscribes_total},
- *       {@code fleet_health_probes_received_total}, {@code fleet_mqtt_consumer_connected} (0/1),
- *       {@code fleet_mqtt_consumer_subscribed} (0/1), {@code fleet_mqtt_last_message_age_seconds}:
- *       read from the ingest consumer's {@link MqttIngestMonitor}; per instance.</li>
+ *       {@code fleet_health_probes_received_total},
+ *       {@code fleet_mqtt_consumer_subscribed} (0/1, 0 while disconnected), {@code fleet_mqtt_last_message_age_seconds}:
+ *       read from the ingest consumer's {@link MqttIngestMonitor}; per instance. Whether a service
+ *       MQTT client is connected is {@code fleet_mqtt_connected{client_id}}
+ *       ({@link org.infoscreen.fleet.mqtt.MqttConnectionMonitor}), the one connection gauge.</li>
  * </ul>
  *
  * Also makes the route timers {@code fleet.ingest.latency} and {@code fleet.sweep.duration}
@@ -77,10 +79,9 @@ public class FleetMetrics {
                 .description("Subscriptions renewed by the ingest watchdog because nothing arrived").register(registry);
         FunctionCounter.builder("fleet.health.probes.received", monitor, MqttIngestMonitor::probesReceived)
                 .description("Self-probes received back by the ingest consumer").register(registry);
-        Gauge.builder("fleet.mqtt.consumer.connected", monitor, m -> m.isConnected() ? 1 : 0)
-                .description("1 while the MQTT ingest consumer is connected").register(registry);
+        // the connection itself is fleet_mqtt_connected{client_id} of MqttConnectionMonitor (every service client)
         Gauge.builder("fleet.mqtt.consumer.subscribed", monitor, m -> m.isSubscribed() ? 1 : 0)
-                .description("1 while the MQTT ingest consumer holds its subscription").register(registry);
+                .description("1 while the MQTT ingest consumer is connected and holds its subscription").register(registry);
         Gauge.builder("fleet.mqtt.last.message.age", monitor, m -> {
                     Duration s = m.silence();
                     return s == null ? Double.NaN : s.toMillis() / 1000.0;
