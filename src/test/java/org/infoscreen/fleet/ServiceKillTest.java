@@ -49,6 +49,10 @@ class ServiceKillTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int DISPLAYS = 12;
     private static final int COMMAND_TTL_S = 20;
+    /** Longest pause in the drain of the backlog that is still a slow drain (a loaded 2-core machine). */
+    private static final Duration STALL = Duration.ofSeconds(60);
+    /** Longest drain of the backlog altogether. */
+    private static final Duration DRAIN = Duration.ofMinutes(6);
 
     private final String run = UUID.randomUUID().toString().substring(0, 8);
     private final String schema = "t_servicekill_" + run;
@@ -93,7 +97,9 @@ class ServiceKillTest {
         if (service != null) {
             env.put("HTTP_PORT", String.valueOf(service.httpPort()));
         }
-        return ServiceProcess.start(env).awaitHealthy(Duration.ofSeconds(120));
+        // after the kill, readiness waits for the backlog the subscribe has to take in first
+        // (docs/reliability.md, limitation 2): 83 s measured on a loaded 2-core machine
+        return ServiceProcess.start(env).awaitHealthy(Duration.ofSeconds(300));
     }
 
     @Test
@@ -169,14 +175,18 @@ class ServiceKillTest {
         });
         await().atMost(Duration.ofSeconds(30)).until(() -> tick.get() >= killedAt + 50);
         requesting.cancel(false);
+        long restarting = System.nanoTime();
         service = startService();
+        System.out.printf("[servicekill] ready again %d s after the restart, backlog of %d ticks%n",
+                Duration.ofNanos(System.nanoTime() - restarting).toSeconds(), tick.get() - killedAt);
         await().atMost(Duration.ofSeconds(30)).until(() -> tick.get() >= killedAt + 100);
         publishing.cancel(false);
         devices.forEach(d -> d.awaitDelivered(Duration.ofSeconds(30)));
 
-        // every service_failed the broker acknowledged is stored exactly once
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1)).ignoreExceptions().untilAsserted(() ->
-                assertThat(count("SELECT count(*) FROM client_events WHERE type = 'service_failed'")).isEqualTo(failures.size()));
+        // every service_failed the broker acknowledged is stored exactly once. The backlog drains at
+        // whatever pace the machine allows: wait while the count grows; a count that stops short of
+        // the expected one for STALL is a loss, not a slow drain
+        awaitDrained(failures);
         assertThat(new HashSet<>(strings("SELECT dedup_key FROM client_events WHERE type = 'service_failed'"))).isEqualTo(failures);
         assertThat(strings("SELECT dedup_key FROM client_events WHERE type = 'service_failed' GROUP BY dedup_key HAVING count(*) > 1"))
                 .as("stored twice").isEmpty();
@@ -206,6 +216,56 @@ class ServiceKillTest {
     }
 
     // ---- helpers ----------------------------------------------------------------------------
+
+    /**
+     * Waits until the stored service_failed events have reached {@code expected} and stayed there for 5 s, or until it
+     * has not grown for {@link #STALL} (then it fails: messages are missing, not late), at most
+     * {@link #DRAIN}. Prints the progress, and on failure what is missing and what was quarantined.
+     */
+    private void awaitDrained(Set<String> eventIds) {
+        String countSql = "SELECT count(*) FROM client_events WHERE type = 'service_failed'";
+        long expected = eventIds.size();
+        long started = System.nanoTime();
+        long[] last = {-1, started, started}; // count, nanos of its last change, nanos of the last progress line
+        boolean[] stalled = {false};
+        try {
+            await().atMost(DRAIN).pollInterval(Duration.ofSeconds(1)).until(() -> {
+                long now = System.nanoTime();
+                long n = count(countSql);
+                if (n != last[0]) {
+                    last[0] = n;
+                    last[1] = now;
+                }
+                if (now - last[2] >= Duration.ofSeconds(10).toNanos()) {
+                    last[2] = now;
+                    System.out.printf("[servicekill] drain: %d of %d after %d s%n", n, expected, Duration.ofNanos(now - started).toSeconds());
+                }
+                Duration unchanged = Duration.ofNanos(now - last[1]);
+                if (n == expected) {
+                    return unchanged.toSeconds() >= 5;
+                }
+                stalled[0] = n > expected || unchanged.compareTo(STALL) >= 0;
+                return stalled[0];
+            });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            // still growing after DRAIN: reported below with what is missing
+        }
+        long n = count(countSql);
+        if (n == expected) {
+            System.out.printf("[servicekill] drain: all %d after %d s%n", n, Duration.ofNanos(System.nanoTime() - started).toSeconds());
+            return;
+        }
+        Set<String> missing = new java.util.TreeSet<>(eventIds);
+        strings("SELECT dedup_key FROM client_events WHERE type = 'service_failed'").forEach(missing::remove);
+        System.out.printf("[servicekill] drain: %d of %d after %d s%n", n, expected, Duration.ofNanos(System.nanoTime() - started).toSeconds());
+        assertThat(n).as("%s: %s; %d missing, e.g. %s; quarantined: %s; service log: %s", countSql,
+                        stalled[0] ? "stopped growing for " + STALL.toSeconds() + " s (lost, not late)" : "not reached",
+                        missing.size(), missing.stream().limit(20).toList(),
+                        strings("SELECT reason || ' ' || topic FROM rejected_messages LIMIT 20"),
+                        service.log().lines().filter(l -> l.contains("not acknowledged") || l.contains("Could not acknowledge")
+                                || l.contains("ERROR")).limit(20).toList())
+                .isEqualTo(expected);
+    }
 
     private String create(UUID client) throws Exception {
         HttpResponse<String> r = post("/api/clients/" + client + "/commands", "{\"action\":\"restart_app\",\"ttl_s\":" + COMMAND_TTL_S + "}");
