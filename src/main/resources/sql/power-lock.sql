@@ -6,7 +6,9 @@ WITH ins AS (
     VALUES (:#outletKey, :#commandId, :#clientUuid, :#holder, now(), now() + make_interval(secs => CAST(:#lease_s AS integer)))
     ON CONFLICT (outlet_key) DO UPDATE SET
         command_id = EXCLUDED.command_id, client_uuid = EXCLUDED.client_uuid, holder = EXCLUDED.holder,
-        locked_at = EXCLUDED.locked_at, lease_until = EXCLUDED.lease_until
+        locked_at = EXCLUDED.locked_at, lease_until = EXCLUDED.lease_until,
+        intent_at = CASE WHEN power_outlet_locks.command_id = EXCLUDED.command_id THEN power_outlet_locks.intent_at END,
+        step = CASE WHEN power_outlet_locks.command_id = EXCLUDED.command_id THEN power_outlet_locks.step END
     WHERE power_outlet_locks.lease_until < now() OR power_outlet_locks.command_id = EXCLUDED.command_id
     RETURNING command_id
 )

@@ -2,7 +2,8 @@
 -- survives restarts:
 --  1. reboot_host / power_cycle accepted or executing without a new boot_id within the boot
 --     timeout -> failed, with a detail;
---  2. every other non-terminal command past expires_at -> expired.
+--  2. every other non-terminal command past expires_at -> expired (not a power cycle whose
+--     intent is written: see power-resume-due.sql).
 -- One event per transition.
 WITH boot_failed AS (
     UPDATE client_commands
@@ -15,6 +16,9 @@ WITH boot_failed AS (
     SELECT id, status FROM client_commands
      WHERE status IN ('queued', 'published', 'accepted', 'executing') AND expires_at <= now()
        AND id NOT IN (SELECT id FROM boot_failed)
+       -- a power cycle with its intent written is ended by the power route or, after a crash, the
+       -- resume sweep (which first switches the outlet on again), never by expiry
+       AND NOT EXISTS (SELECT 1 FROM power_outlet_locks l WHERE l.command_id = client_commands.id AND l.intent_at IS NOT NULL)
        FOR UPDATE
 ), expired AS (
     UPDATE client_commands k

@@ -64,6 +64,28 @@ public class PowerOperations {
         if (row.get("driver") == null) {
             throw new PowerFatalException("configuration: the client has no power target (deleted after the command was created?)");
         }
+        return build(row, true);
+    }
+
+    /**
+     * The job of the resume sweep: switch on the outlet of a power cycle that a service crash
+     * interrupted. Like {@link #job(Map)}, but a protected outlet is switched on too (on is always
+     * safe; it was protected after the cycle began).
+     *
+     * @param row {@code power-resume-take.sql}: command_id, client_uuid, forced, driver, params,
+     *            secret_ref, outlet_key
+     * @return the job, as {@link #job(Map)}
+     * @throws PowerFatalException when no power target on that outlet is left, or its driver is unusable
+     */
+    public Map<String, Object> resumeJob(Map<String, Object> row) {
+        if (row.get("driver") == null) {
+            throw new PowerFatalException("configuration: no power target is left on outlet " + row.get("outlet_key")
+                    + " (changed or deleted mid-cycle): switch it on by hand");
+        }
+        return build(row, false);
+    }
+
+    private Map<String, Object> build(Map<String, Object> row, boolean refuseProtected) {
         PowerDriver driver;
         try {
             driver = drivers.driver((String) row.get("driver"));
@@ -85,7 +107,7 @@ public class PowerOperations {
         job.put("offSeconds", offSeconds);
         job.put("offMillis", offSeconds * 1000L);
         job.put("startedAt", System.currentTimeMillis());
-        if (Boolean.TRUE.equals(row.get("outlet_protected")) && driver.plan() != PowerDriver.Plan.ON_ONLY) {
+        if (refuseProtected && Boolean.TRUE.equals(row.get("outlet_protected")) && driver.plan() != PowerDriver.Plan.ON_ONLY) {
             throw new PowerFatalException("refused: the outlet is protected (it feeds network gear or the controller); "
                     + "the service never switches it off");
         }
