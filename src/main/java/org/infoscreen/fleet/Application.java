@@ -24,10 +24,9 @@ public final class Application {
      * @throws Exception when the service cannot start
      */
     public static void main(String[] args) throws Exception {
-        int exit = FleetCommand.commandLine().execute(args);
-        if (exit != 0) {
-            System.exit(exit);
-        }
+        // always exit with the command's code: a subcommand (simulate) may leave library threads
+        // behind, and its documented exit code must reach the shell
+        System.exit(FleetCommand.commandLine().execute(args));
     }
 
     /**

@@ -76,7 +76,12 @@ public final class FleetSimulator implements AutoCloseable {
                 LOG.debug("simulator closed: MQTT client callback dropped");
             }
         };
+        // Netty I/O threads from our own daemon thread factory: the client's default event loop is
+        // non-daemon and stays referenced by every client session until that session expires (a day),
+        // so the JVM would never exit after close()
+        ThreadFactory io = daemonThreads("simulator-mqtt-io");
         this.executorConfig = MqttClientExecutorConfig.builder()
+                .nettyExecutor(task -> io.newThread(task).start())
                 .nettyThreads(config.ioThreads())
                 .applicationScheduler(Schedulers.from(callbacks))
                 .build();

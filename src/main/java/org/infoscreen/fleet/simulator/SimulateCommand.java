@@ -4,7 +4,10 @@ import org.infoscreen.fleet.support.Secrets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -128,9 +131,12 @@ public final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--max-in-flight", paramLabel = "N", description = "load run: QoS 1 messages awaiting PUBACK at once (default: ${DEFAULT-VALUE})")
     int maxInFlight = 2000;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
-        SimulatorConfig config = config();
+        SimulatorConfig config = checkedConfig();
         FleetSimulator fleet = FleetSimulator.start(config);
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
@@ -183,6 +189,49 @@ public final class SimulateCommand implements Callable<Integer> {
     private static void shutdown(FleetSimulator fleet, Thread hook) {
         Runtime.getRuntime().removeShutdownHook(hook);
         fleet.close();
+    }
+
+    /**
+     * Checks every option before anything connects: a bad value is a usage error (exit code 2,
+     * message and usage, no stack trace), not a failure half-way through the run.
+     */
+    private SimulatorConfig checkedConfig() {
+        requireAtLeastZero("--messages", messages);
+        requireAtLeastZero("--rate", rate);
+        requireAtLeastZero("--duration-s", durationS);
+        requireAtLeastZero("--report-s", reportS);
+        requireAtLeastZero("--command-delay-ms", commandDelayMs);
+        requireAtLeastZero("--reboot-s", rebootS);
+        requireAtLeastZero("--hang-s", hangS);
+        SimulatorConfig config;
+        try {
+            config = config();
+        } catch (IllegalArgumentException | java.io.IOException e) {
+            throw usage(e.getMessage());
+        }
+        for (List<String> specs : List.of(crash, hang, flap, serviceFailed, powerOff)) {
+            for (String s : specs) {
+                Scheduled planned = Scheduled.parse(s);
+                if (planned.index() < firstIndex || planned.index() >= firstIndex + clients) {
+                    throw usage("no display " + planned.index() + " in '" + s + "': displays are " + firstIndex + " to "
+                            + (firstIndex + clients - 1) + " (--first-index, --clients)");
+                }
+                if (planned.afterSeconds() < 0) {
+                    throw usage("seconds must be >= 0: " + s);
+                }
+            }
+        }
+        return config;
+    }
+
+    private void requireAtLeastZero(String option, double value) {
+        if (value < 0 || Double.isNaN(value)) {
+            throw usage(option + " must be >= 0, was " + value);
+        }
+    }
+
+    private ParameterException usage(String message) {
+        return new ParameterException(spec.commandLine(), message);
     }
 
     SimulatorConfig config() throws java.io.IOException {
