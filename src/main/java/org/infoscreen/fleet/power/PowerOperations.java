@@ -228,8 +228,9 @@ public class PowerOperations {
 
     /**
      * @param failure what a driver call threw
-     * @return whether it is worth a retry: connection refused, timeouts, a device that answered
-     *         408, 429 or 5xx, and {@link PowerRetryableException}
+     * @return whether it is worth a retry: connection refused, timeouts, a connection reset or
+     *         closed without an answer (flaky Wi-Fi of a plug), a device that answered 408, 429 or
+     *         5xx, and {@link PowerRetryableException}
      */
     public boolean retryable(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
@@ -237,7 +238,9 @@ public class PowerOperations {
                 return false;
             }
             if (t instanceof PowerRetryableException || t instanceof ConnectException || t instanceof SocketTimeoutException
-                    || t instanceof NoRouteToHostException || t instanceof org.apache.hc.core5.http.NoHttpResponseException
+                    || t instanceof NoRouteToHostException || t instanceof java.net.SocketException
+                    || t instanceof org.apache.hc.core5.http.NoHttpResponseException
+                    || t instanceof org.apache.hc.core5.http.ConnectionClosedException
                     || t instanceof org.apache.hc.client5.http.ConnectTimeoutException) {
                 return true;
             }
@@ -382,8 +385,11 @@ public class PowerOperations {
             if (t instanceof SocketTimeoutException || t instanceof org.apache.hc.client5.http.ConnectTimeoutException) {
                 return "timeout: the device did not answer in time";
             }
-            if (t instanceof org.apache.hc.core5.http.NoHttpResponseException) {
+            if (t instanceof org.apache.hc.core5.http.NoHttpResponseException || t instanceof org.apache.hc.core5.http.ConnectionClosedException) {
                 return "the device closed the connection without an answer";
+            }
+            if (t instanceof java.net.SocketException) {
+                return "connection lost (" + Text.abbreviate(String.valueOf(t.getMessage())) + ")";
             }
             if (t instanceof UnknownHostException) {
                 return "configuration: unknown host " + Text.abbreviate(t.getMessage());
