@@ -140,6 +140,12 @@ public class FleetConfiguration implements CamelConfiguration {
     int healthMaxSilenceS;
     @PropertyInject(value = "fleet.health.resubscribe-after-s", defaultValue = "60")
     int healthResubscribeAfterS;
+    @PropertyInject(value = "fleet.ingest.flush-ms", defaultValue = "50")
+    long ingestFlushMs;
+    @PropertyInject(value = "fleet.ingest.batch-size", defaultValue = "500")
+    int ingestBatchSize;
+    @PropertyInject(value = "fleet.ingest.retry-max-delay-ms", defaultValue = "10000")
+    long ingestRetryMaxDelayMs;
     @PropertyInject(value = "camel.server.host", defaultValue = "0.0.0.0")
     String httpHost;
     @PropertyInject(value = "camel.server.port", defaultValue = "8080")
@@ -217,6 +223,7 @@ public class FleetConfiguration implements CamelConfiguration {
         SessionSafePahoMqtt5Component mqtt = new SessionSafePahoMqtt5Component();
         mqtt.setSecurity(mqttSecurity);
         mqtt.setConnectionMonitor(connectionMonitor);
+        mqtt.setRetryMaxDelayMs(ingestRetryMaxDelayMs);
         context.addComponent("paho-mqtt5", mqtt);
 
         ObjectMapper mapper = Json.mapper();
@@ -244,6 +251,17 @@ public class FleetConfiguration implements CamelConfiguration {
         });
         context.getRegistry().bind("deviceMessageParser", new DeviceMessageParser(mapper, topicPrefix, maxPayloadBytes));
         context.getRegistry().bind("quarantine", new Quarantine(quarantinePayloadBytes));
+        // heartbeat and health: coalesced per client, one multi-row upsert per batch (issue #8)
+        var snapshotIngest = new org.infoscreen.fleet.ingest.SnapshotIngest(context, mapper, meters, ingestBatchSize,
+                java.time.Duration.ofMillis(ingestFlushMs), java.time.Duration.ofMillis(ingestRetryMaxDelayMs));
+        context.getRegistry().bind("snapshotIngest", snapshotIngest);
+        snapshotIngest.start();
+        context.addService(new ServiceSupport() {
+            @Override
+            protected void doStop() throws Exception {
+                snapshotIngest.stop();
+            }
+        }, true, true);
         context.getRegistry().bind("mqttMessages", new org.infoscreen.fleet.ingest.MqttMessages());
         context.getRegistry().bind("apiRequests", new ApiRequests(mapper));
         context.getRegistry().bind("jsonViews", new JsonViews(mapper));

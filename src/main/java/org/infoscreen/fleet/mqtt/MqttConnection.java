@@ -32,6 +32,7 @@ final class MqttConnection {
     private final MqttConnectionMonitor monitor;
     private final ScheduledExecutorService executor;
     private final OnConnected onConnected;
+    private volatile Runnable beforeAttempt = () -> { };
     private final long maxDelayMs;
     private final boolean reconnect;
     private volatile boolean active;
@@ -47,6 +48,14 @@ final class MqttConnection {
         this.onConnected = onConnected;
         this.maxDelayMs = Math.max(FIRST_DELAY_MS, endpoint.getConfiguration().getMaxReconnectDelay());
         this.reconnect = endpoint.getConfiguration().isAutomaticReconnect();
+    }
+
+    /**
+     * @param hook runs before every connection attempt (e.g. to forget the unacknowledged messages
+     *             of the previous connection: the broker delivers them again)
+     */
+    void beforeEachAttempt(Runnable hook) {
+        this.beforeAttempt = hook;
     }
 
     /**
@@ -73,6 +82,7 @@ final class MqttConnection {
         IMqttToken token;
         try {
             MqttConnectionOptions options = endpoint.connectionOptions();
+            beforeAttempt.run();
             token = client.connectWithResult(options);
         } catch (MqttException e) {
             lastReason = monitor.failed(id, e);

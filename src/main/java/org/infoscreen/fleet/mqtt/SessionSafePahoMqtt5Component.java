@@ -39,6 +39,7 @@ public class SessionSafePahoMqtt5Component extends PahoMqtt5Component {
 
     private MqttSecurity security;
     private MqttConnectionMonitor connectionMonitor;
+    private long retryMaxDelayMs = 10_000;
 
     /** @param security user, password and TLS applied to every connection attempt of this component's endpoints */
     public void setSecurity(MqttSecurity security) {
@@ -48,6 +49,14 @@ public class SessionSafePahoMqtt5Component extends PahoMqtt5Component {
     /** @param connectionMonitor where connection states and failures are reported */
     public void setConnectionMonitor(MqttConnectionMonitor connectionMonitor) {
         this.connectionMonitor = connectionMonitor;
+    }
+
+    /**
+     * @param retryMaxDelayMs longest pause (milliseconds) before a consumer runs a message whose
+     *                        route failed again (database down); the pause starts at 0.5 s and doubles
+     */
+    public void setRetryMaxDelayMs(long retryMaxDelayMs) {
+        this.retryMaxDelayMs = retryMaxDelayMs;
     }
 
     @Override
@@ -109,6 +118,11 @@ public class SessionSafePahoMqtt5Component extends PahoMqtt5Component {
                 }
             }
             return options;
+        }
+
+        /** @return longest pause in milliseconds before a failed message is run again (the component's setting) */
+        long retryMaxDelayMs() {
+            return ((SessionSafePahoMqtt5Component) getComponent()).retryMaxDelayMs;
         }
 
         /** @return where this endpoint's connections report (a private one when none is configured) */
