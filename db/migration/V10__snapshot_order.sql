@@ -46,8 +46,8 @@ CREATE FUNCTION snapshot_verdict(stored_boot text, previous_boots text[], stored
 $$;
 
 -- The earlier boots after a snapshot of boot `boot` was applied to a row with (history, stored_boot):
--- the stored boot moves into the history when it changed, plus the boots seen earlier in the same
--- batch (`earlier`); newest last, without the current boot, at most 16.
+-- the stored boot moves into the history when it changed, then any further earlier boots
+-- (`earlier`); newest last, without the current boot, at most 16.
 CREATE FUNCTION boot_history(history text[], stored_boot text, earlier text[], boot text) RETURNS text[]
     LANGUAGE sql IMMUTABLE AS $$
     SELECT COALESCE(array_agg(b ORDER BY n), '{}')

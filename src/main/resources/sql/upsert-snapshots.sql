@@ -1,6 +1,7 @@
 -- Heartbeat and health snapshots of many clients in one statement (SnapshotCoalescer, route
 -- store-snapshots). :#rows is a JSON array with at most one object per client (a client twice in
--- one INSERT ... ON CONFLICT is an error; the coalescer merges them, newest wins), sorted by uuid.
+-- one INSERT ... ON CONFLICT is an error; the coalescer merges the snapshots of one boot, newest
+-- wins, and never merges across boots), sorted by uuid.
 -- Per client: register on its first message, refresh liveness (server receive time), keep the
 -- device ts beside it, store the snapshot; a new boot_id writes a reboot_detected event and
 -- confirms a reboot_host / power_cycle in flight. An older snapshot never overwrites a newer one
@@ -9,7 +10,7 @@
 WITH input AS (
     SELECT * FROM jsonb_to_recordset(CAST(:#rows AS jsonb)) AS r(
         uuid uuid, kind text, received_at timestamptz, device_ts timestamptz, process_status text, boot_id text,
-        earlier_boot_ids text[], hostname text, ip text, app_version text, health jsonb, health_received_at timestamptz,
+        hostname text, ip text, app_version text, health jsonb, health_received_at timestamptz,
         mqtt_reconnect_count integer, mqtt_last_disconnect_at timestamptz)
 ), prev AS (
     -- the stored rows as they are once our row locks are granted (another instance may have
@@ -29,7 +30,7 @@ WITH input AS (
                               process_status, boot_id, previous_boot_ids, hostname, ip, app_version, health, last_health_at,
                               mqtt_reconnect_count, mqtt_last_disconnect_at, connection_state, connection_state_since)
     SELECT v.uuid, v.received_at, v.received_at, v.device_ts, v.device_ts, v.received_at,
-           v.process_status, v.boot_id, COALESCE(v.earlier_boot_ids, '{}'), v.hostname, v.ip, v.app_version, v.health,
+           v.process_status, v.boot_id, '{}', v.hostname, v.ip, v.app_version, v.health,
            CASE WHEN v.health IS NULL THEN NULL ELSE COALESCE(v.health_received_at, v.received_at) END,
            v.mqtt_reconnect_count, v.mqtt_last_disconnect_at, 'online', v.received_at
     FROM verdict v
@@ -42,7 +43,7 @@ WITH input AS (
                                        THEN EXCLUDED.last_snapshot_ts
                                        ELSE COALESCE(EXCLUDED.last_snapshot_ts, c.last_snapshot_ts) END,
         last_snapshot_at        = EXCLUDED.last_snapshot_at,
-        previous_boot_ids       = boot_history(c.previous_boot_ids, c.boot_id, EXCLUDED.previous_boot_ids, EXCLUDED.boot_id),
+        previous_boot_ids       = boot_history(c.previous_boot_ids, c.boot_id, '{}', EXCLUDED.boot_id),
         process_status          = COALESCE(EXCLUDED.process_status, c.process_status),
         boot_id                 = COALESCE(EXCLUDED.boot_id, c.boot_id),
         hostname                = COALESCE(EXCLUDED.hostname, c.hostname),

@@ -42,6 +42,38 @@ public class Quarantine {
         return row(topic, payload, "internal_error", detail);
     }
 
+    /**
+     * Whether {@code failure} means the message could not be stored now through no fault of its own
+     * (database unreachable, restarting, overloaded, a transient conflict; the snapshot writer
+     * stopped): such a message is left unacknowledged and tried again, never quarantined. Looks at
+     * the whole cause chain: Spring's transient and resource-failure exceptions, JDBC's transient
+     * and recoverable ones, {@link StoreUnavailableException}, and SQLSTATE classes 08 (connection),
+     * 53 (insufficient resources), 57P (shutdown), 40001/40P01 (serialization, deadlock).
+     *
+     * @param failure the exception caught by the ingest error handler
+     * @return {@code true} to retry, {@code false} when the message itself is the problem
+     */
+    public boolean storeUnavailable(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof StoreUnavailableException
+                    || t instanceof org.springframework.dao.TransientDataAccessException
+                    || t instanceof org.springframework.dao.DataAccessResourceFailureException
+                    || t instanceof org.springframework.dao.RecoverableDataAccessException
+                    || t instanceof java.sql.SQLTransientException
+                    || t instanceof java.sql.SQLRecoverableException) {
+                return true;
+            }
+            if (t instanceof java.sql.SQLException sql && sql.getSQLState() != null) {
+                String state = sql.getSQLState();
+                if (state.startsWith("08") || state.startsWith("53") || state.startsWith("57P")
+                        || state.equals("40001") || state.equals("40P01")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** @return the {@link RejectedMessageException} in the cause chain of {@code failure}, or {@code null} */
     public static RejectedMessageException rejection(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {

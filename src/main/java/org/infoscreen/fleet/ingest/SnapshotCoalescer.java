@@ -27,7 +27,8 @@ import java.util.UUID;
  * in the later one keeps the earlier value, so the batch holds each client once (a key twice in one
  * {@code INSERT … ON CONFLICT DO UPDATE} is an error). A snapshot that is older than the merged one
  * (same boot, earlier device {@code ts}, see {@code snapshot_verdict} in V10) only counts for
- * liveness; one of an earlier boot seen in the same batch is dropped.
+ * liveness. Snapshots of different boots are never merged (only the database knows which boot is
+ * the newer one): the pending one is committed first.
  *
  * <p>Each message's {@link Completion} (its MQTT acknowledgement) runs only after its batch is
  * committed. A batch that cannot be written (database down) is retried with a back-off, 0.5 s
@@ -62,8 +63,7 @@ public final class SnapshotCoalescer {
      * One batch.
      *
      * @param rows       one merged snapshot per client, sorted by uuid (the lock order of the upsert);
-     *                   keys of {@link DeviceMessageParser#parse} plus {@code health_received_at} and
-     *                   {@code earlier_boot_ids} (boots seen before the final one in this batch)
+     *                   keys of {@link DeviceMessageParser#parse} plus {@code health_received_at}
      * @param heartbeats heartbeat messages the batch stands for
      * @param healths    health messages the batch stands for
      * @param receivedAt server receive time of every message in the batch (UTC)
@@ -161,6 +161,15 @@ public final class SnapshotCoalescer {
         synchronized (lock) {
             if (!running) {
                 throw new StoreUnavailableException("the snapshot writer is stopped");
+            }
+            Pending current = pending.get(uuid);
+            if (current != null && bootChanges(current.row, snapshot)) {
+                // which boot is newer only the database knows (previous_boot_ids): never merge across
+                // boots, store the pending one first
+                awaitCommitted(uuid);
+                if (!running) {
+                    throw new StoreUnavailableException("the snapshot writer is stopped");
+                }
             }
             if (pending.isEmpty()) {
                 firstPendingNanos = System.nanoTime();
@@ -327,29 +336,22 @@ public final class SnapshotCoalescer {
     static Map<String, Object> first(Map<String, Object> snapshot) {
         Map<String, Object> row = new HashMap<>(snapshot);
         row.put("health_received_at", snapshot.get("health") != null ? snapshot.get("received_at") : null);
-        row.put("earlier_boot_ids", List.of());
         return row;
     }
 
     /**
-     * @return {@code merged} with the later-arrived {@code next} applied as the upsert would apply it
-     *         after {@code merged}: non-null fields replace, missing ones keep the earlier value
+     * @return {@code merged} with the later-arrived {@code next} (of the same boot, see
+     *         {@link #bootChanges}) applied as the upsert would apply it after {@code merged}:
+     *         non-null fields replace, missing ones keep the earlier value; an older {@code next}
+     *         only counts for liveness
      */
-    @SuppressWarnings("unchecked")
     static Map<String, Object> merge(Map<String, Object> merged, Map<String, Object> next) {
         Map<String, Object> row = new HashMap<>(merged);
         OffsetDateTime nextAt = (OffsetDateTime) next.get("received_at");
         OffsetDateTime mergedAt = (OffsetDateTime) merged.get("received_at");
         OffsetDateTime latest = mergedAt == null || (nextAt != null && nextAt.isAfter(mergedAt)) ? nextAt : mergedAt;
-        List<String> earlier = (List<String>) merged.getOrDefault("earlier_boot_ids", List.of());
-        String mergedBoot = (String) merged.get("boot_id");
-        String nextBoot = (String) next.get("boot_id");
-        if (nextBoot != null && earlier.contains(nextBoot) && !nextBoot.equals(mergedBoot)) {
-            return row; // a snapshot of a boot this batch already moved past: old news
-        }
-        boolean newBoot = nextBoot != null && mergedBoot != null && !nextBoot.equals(mergedBoot);
-        if (!newBoot && isOlder(next, merged)) {
-            row.put("received_at", latest); // only liveness counts
+        if (isOlder(next, merged)) {
+            row.put("received_at", latest);
             return row;
         }
         for (Map.Entry<String, Object> e : next.entrySet()) {
@@ -362,14 +364,14 @@ public final class SnapshotCoalescer {
         if (next.get("health") != null) {
             row.put("health_received_at", nextAt);
         }
-        if (newBoot) {
-            List<String> boots = new ArrayList<>(earlier);
-            boots.remove(mergedBoot);
-            boots.add(mergedBoot);
-            row.put("earlier_boot_ids", List.copyOf(boots));
-            row.put("device_ts", next.get("device_ts"));
-        }
         return row;
+    }
+
+    /** @return whether both name a boot and the boots differ */
+    static boolean bootChanges(Map<String, Object> merged, Map<String, Object> next) {
+        Object a = merged.get("boot_id");
+        Object b = next.get("boot_id");
+        return a != null && b != null && !a.equals(b);
     }
 
     /** Same boot (or none given), both with a device ts, {@code next} earlier, and the merged ts not from a clock running ahead. */

@@ -110,8 +110,6 @@ public class SnapshotIngest {
             row.put("device_ts", text(r.get("device_ts")));
             row.put("process_status", (String) r.get("process_status"));
             row.put("boot_id", (String) r.get("boot_id"));
-            ArrayNode earlier = row.putArray("earlier_boot_ids");
-            ((List<?>) r.getOrDefault("earlier_boot_ids", List.of())).forEach(b -> earlier.add(b.toString()));
             row.put("hostname", (String) r.get("hostname"));
             row.put("ip", (String) r.get("ip"));
             row.put("app_version", (String) r.get("app_version"));
