@@ -183,7 +183,11 @@ class BatchedIngestTest extends FleetTestSupport {
             for (int i = 0; i < 60; i++) {
                 UUID u = UUID.randomUUID();
                 uuids.add(u);
-                publish(u, "heartbeat", "{\"ts\":\"2026-11-29T12:00:00Z\"}");
+                if (i % 2 == 0) {
+                    publish(u, "heartbeat", "{\"ts\":\"2026-11-29T12:00:00Z\"}");
+                } else {
+                    publish(u, "service_failed", "{\"unit\":\"backlog.service\",\"event_id\":\"backlog-" + i + "\"}");
+                }
             }
             try (Statement s = lock.createStatement()) {
                 s.execute("LOCK TABLE clients IN EXCLUSIVE MODE");
@@ -206,6 +210,8 @@ class BatchedIngestTest extends FleetTestSupport {
         }
         start.join();
         await().atMost(WAIT).untilAsserted(() -> assertThat(stored(uuids)).isEqualTo(60L));
+        assertThat(scalar("SELECT count(*) FROM client_events WHERE type = 'service_failed' AND client_uuid = ANY(?)",
+                (Object) uuids.toArray(new UUID[0]))).isEqualTo(30L);
     }
 
     // ---- helpers -------------------------------------------------------------------------
