@@ -2,7 +2,7 @@
 -- One compare-and-set on status/version: states only move forward (skipping is allowed);
 -- a duplicate or backward ack changes nothing; an ack for a finished command is a late_ack event.
 -- reboot_host / power_cycle: the device's "completed" means "rebooting now"; the command stays
--- executing until a heartbeat with a new boot_id confirms it (upsert-alive.sql).
+-- executing until a heartbeat with a new boot_id confirms it (upsert-snapshots.sql).
 WITH cmd AS (
     SELECT id, client_uuid, action, status, version FROM client_commands WHERE id = :#command_id FOR UPDATE
 ), next AS (

@@ -1,5 +1,5 @@
 -- The outlet has been cycled: from now on the boot timeout runs (acked_at), and the command is
--- completed by the first heartbeat with a new boot_id (upsert-alive.sql) or failed by the sweep.
+-- completed by the first heartbeat with a new boot_id (upsert-snapshots.sql) or failed by the sweep.
 -- The power_switched event (powerEventDetail) is written in the same statement, so a completion
 -- can never come before it.
 WITH upd AS (
