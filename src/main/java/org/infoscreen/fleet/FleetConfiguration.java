@@ -144,7 +144,7 @@ public class FleetConfiguration implements CamelConfiguration {
     long ingestFlushMs;
     @PropertyInject(value = "fleet.ingest.batch-size", defaultValue = "500")
     int ingestBatchSize;
-    @PropertyInject(value = "fleet.ingest.retry-max-delay-ms", defaultValue = "10000")
+    @PropertyInject(value = "fleet.ingest.retry-max-delay-ms", defaultValue = "5000")
     long ingestRetryMaxDelayMs;
     @PropertyInject(value = "camel.server.host", defaultValue = "0.0.0.0")
     String httpHost;

@@ -180,7 +180,7 @@ class DatabaseOutageTest extends FleetTestSupport {
                     .as("newest snapshot of display %d", k).isEqualTo("seq-" + last);
         }
         // no route is left stopped, and steady ingest goes on without a restart of the service
-        List<String> routes = List.of("mqtt-ingest", "store-alive", "store-service-failed", "command-store-ack", "sweep-liveness", "sweep-commands");
+        List<String> routes = List.of("mqtt-ingest", "store-snapshots", "store-service-failed", "command-store-ack", "sweep-liveness", "sweep-commands");
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(routes)
                 .allSatisfy(r -> assertThat(context.getRouteController().getRouteStatus(r)).as(r).isEqualTo(ServiceStatus.Started)));
         java.sql.Timestamp now = java.sql.Timestamp.from(Instant.now());

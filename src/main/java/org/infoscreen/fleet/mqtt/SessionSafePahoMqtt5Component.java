@@ -39,7 +39,7 @@ public class SessionSafePahoMqtt5Component extends PahoMqtt5Component {
 
     private MqttSecurity security;
     private MqttConnectionMonitor connectionMonitor;
-    private long retryMaxDelayMs = 10_000;
+    private long retryMaxDelayMs = 5_000;
 
     /** @param security user, password and TLS applied to every connection attempt of this component's endpoints */
     public void setSecurity(MqttSecurity security) {
