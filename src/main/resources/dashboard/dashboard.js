@@ -18,6 +18,8 @@
     power_cycle: { label: 'Power cycle', verb: 'Cut the power of and restart', role: 'operator', note: 'The outlet is switched off and on again: unsaved state on the display is lost.' }
   };
   const BOOT_EVENTS = new Set(['reboot_detected', 'client_registered']);
+  const TOKEN_MAX_CHARS = 512; // the server refuses longer tokens (TokenStore.MAX_TOKEN_CHARS)
+  const MESSAGE_FADE_MS = 15000; // acknowledge messages go away after this
 
   const state = {
     refreshS: 15,
@@ -32,6 +34,9 @@
     commands: [],
     session: 0, // changes on sign-in and sign-out: answers to requests of an earlier session are dropped
     pending: null, // the command awaiting confirmation: {uuid, action, force}
+    detailMissing: null, // the UUID the server answered 404 for: not requested again until reopened
+    acking: new Set(), // UUIDs whose acknowledge request is on its way
+    acked: new Map(), // UUID -> service_failed_at acknowledged: hidden even if an older answer still lists it
     lastUpdated: null
   };
 
@@ -40,8 +45,9 @@
   // ---- HTTP -------------------------------------------------------------------------------
 
   class ApiError extends Error {
-    constructor(status, body, retryAfter) {
+    constructor(status, body, retryAfter, signedOut) {
       super((body && body.message) || ('HTTP ' + status));
+      this.signedOut = Boolean(signedOut); // the session ended with this answer (the sign-in form is shown)
       this.status = status;
       this.code = body && body.error;
       this.body = body || {};
@@ -49,19 +55,55 @@
     }
   }
 
+  /** @return the stored token; a stored value that is not a valid token (an older page kept it) is forgotten */
   function token() {
-    return sessionStorage.getItem(TOKEN_KEY);
+    const t = sessionStorage.getItem(TOKEN_KEY);
+    if (t !== null && checkToken(t).problem) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      return null;
+    }
+    return t;
+  }
+
+  /**
+   * Cleans what was typed or pasted into the token field: surrounding white space and a leading
+   * "Bearer " go; what is left must be visible ASCII (an HTTP header cannot carry typographic
+   * quotes or other characters) and at most TOKEN_MAX_CHARS long.
+   * @return {token} or {problem: text for the sign-in form}
+   */
+  function checkToken(raw) {
+    let v = String(raw).trim().replace(/^bearer\s+/i, '').trim();
+    if (!v) {
+      return { problem: 'Enter an API token.' };
+    }
+    if (v.length > TOKEN_MAX_CHARS) {
+      return { problem: 'That is not an API token: it has ' + v.length + ' characters, a token at most ' + TOKEN_MAX_CHARS + '.' };
+    }
+    const bad = /[^\x21-\x7e]/.exec(v);
+    if (bad) {
+      return { problem: 'That is not an API token: it contains "' + bad[0] + '" (U+' + bad[0].codePointAt(0).toString(16).toUpperCase().padStart(4, '0')
+        + '), a token has letters, digits and ASCII punctuation only. Was a quote or space copied with it?' };
+    }
+    return { token: v };
   }
 
   async function api(method, path, body) {
-    const headers = { Accept: 'application/json' };
     const t = token();
-    if (t) {
-      headers.Authorization = 'Bearer ' + t;
+    const session = state.session;
+    let headers;
+    try {
+      headers = new Headers({ Accept: 'application/json' });
+      if (t) {
+        headers.set('Authorization', 'Bearer ' + t);
+      }
+    } catch (e) {
+      // the browser refuses the token as a header value: it can never be sent
+      endSession('The token cannot be sent in an HTTP header. Enter a valid API token.');
+      throw new ApiError(0, { error: 'invalid_token', message: 'the token cannot be sent' }, null, true);
     }
     const init = { method: method, headers: headers, cache: 'no-store', credentials: 'omit' };
     if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
+      headers.set('Content-Type', 'application/json');
       init.body = JSON.stringify(body);
     }
     let response;
@@ -81,12 +123,16 @@
     }
     if (!response.ok) {
       const retryAfter = parseInt(response.headers.get('Retry-After') || '', 10);
-      const error = new ApiError(response.status, json, Number.isFinite(retryAfter) ? retryAfter : null);
-      if (response.status === 401) {
+      const error = new ApiError(response.status, json, Number.isFinite(retryAfter) ? retryAfter : null,
+        response.status === 401 || (response.status === 431 && Boolean(t)));
+      if (session !== state.session) {
+        // signed out or in meanwhile: an answer to the old token ends nothing
+      } else if (response.status === 401) {
         // a refused token is forgotten: it is not sent again
-        sessionStorage.removeItem(TOKEN_KEY);
-        needToken(t ? 'The token was refused (' + (error.body.message || 'HTTP 401') + '). Enter a valid API token.'
+        endSession(t ? 'The token was refused (' + (error.body.message || 'HTTP 401') + '). Enter a valid API token.'
           : 'This service requires an API token.');
+      } else if (error.signedOut) {
+        endSession('The server refused the request headers as too large (HTTP 431): the token cannot be right. Enter a valid API token.');
       }
       throw error;
     }
@@ -154,11 +200,21 @@
   }
 
   function signOut() {
+    endSession('Signed out. Enter an API token to continue.');
+  }
+
+  /**
+   * Ends the session (sign-out, a refused or unusable token): the token is forgotten, answers of
+   * requests still on their way are dropped, nothing of the fleet stays on the page, and the
+   * sign-in form tells why.
+   */
+  function endSession(reason) {
     state.session++;
     sessionStorage.removeItem(TOKEN_KEY);
     state.auth = { checked: true, enabled: true, name: null, role: null };
     clearViews();
-    needToken('Signed out. Enter an API token to continue.');
+    hideError();
+    needToken(reason);
   }
 
   /** removes every fleet value from the page (after signing out nothing of the last session stays visible) */
@@ -171,13 +227,22 @@
     renderCrashed([]);
     renderFleet();
     $('detail').hidden = true;
+    clearDetail();
+    showAckMessage('');
+    renderRefreshStatus();
+  }
+
+  /** empties the client detail and hides its data and buttons (before a display is loaded, or when it cannot be) */
+  function clearDetail() {
+    state.detail = null;
+    state.commands = [];
+    $('detail-body').hidden = true;
+    $('detail-error').textContent = '';
     $('detail-health').replaceChildren();
     $('commands-table').tBodies[0].replaceChildren();
     $('detail-boots').replaceChildren();
     $('detail-events').replaceChildren();
     $('command-message').textContent = '';
-    $('ack-message').textContent = '';
-    renderRefreshStatus();
   }
 
   /** @return true when the signed-in role (or a server without authentication) allows `needed` */
@@ -208,7 +273,7 @@
     note.hidden = allowed('operator');
     note.textContent = note.hidden ? '' : roleNote('operator') + ' Commands and acknowledgements are disabled.';
     document.querySelectorAll('button.ack, button.cancel-command').forEach((b) => {
-      b.disabled = !allowed('operator');
+      b.disabled = !allowed('operator') || b.dataset.busy === 'true';
       b.title = b.disabled ? roleNote('operator') : '';
     });
   }
@@ -247,13 +312,20 @@
     state.refreshing = true;
     const session = state.session;
     try {
-      const [overview, failed, crashed] = await Promise.all([
+      const [overview, failed, crashed, me] = await Promise.all([
         api('GET', '/api/monitoring/overview'),
         api('GET', '/api/clients/service_failed'),
-        api('GET', '/api/clients/crashed')
+        api('GET', '/api/clients/crashed'),
+        // the role is checked again each time: a token changed on the server takes effect here too
+        state.auth.enabled ? api('GET', '/api/whoami') : Promise.resolve(null)
       ]);
       if (session !== state.session) {
         return;
+      }
+      if (me && (me.name !== state.auth.name || me.role !== state.auth.role)) {
+        state.auth.name = me.name;
+        state.auth.role = me.role;
+        renderAuth();
       }
       state.serverOffsetMs = Date.parse(overview.generated_at) - Date.now();
       state.clients = overview.clients;
@@ -261,13 +333,13 @@
       keepFocus($('service-failed-list'), () => renderServiceFailed(failed.clients));
       keepFocus($('crashed-table'), () => renderCrashed(crashed.clients));
       keepFocus($('fleet-table'), renderFleet);
-      if (state.detailUuid) {
+      if (state.detailUuid && state.detailMissing !== state.detailUuid) {
         await loadDetail(state.detailUuid);
       }
       state.lastUpdated = new Date();
       hideError();
     } catch (e) {
-      if (e.status !== 401) {
+      if (!e.signedOut && session === state.session) {
         showError('Could not refresh: ' + describe(e) + '. Showing the last data; next try in ' + state.refreshS + ' s.');
       }
     } finally {
@@ -325,63 +397,123 @@
     line.classList.toggle('warning', Boolean(r.enabled && r.paused));
   }
 
+  /**
+   * Shows the failed services, one entry per display keyed by its UUID. Entries acknowledged
+   * meanwhile are left out even when this answer was generated before the acknowledgement.
+   */
   function renderServiceFailed(clients) {
-    const panel = $('service-failed-panel');
-    const list = $('service-failed-list');
-    list.replaceChildren();
-    panel.hidden = clients.length === 0;
-    $('service-failed-count').textContent = String(clients.length);
-    for (const c of clients) {
+    const listed = new Set(clients.map((c) => c.uuid));
+    for (const uuid of state.acked.keys()) {
+      if (!listed.has(uuid)) {
+        state.acked.delete(uuid); // the server has it cleared too
+      }
+    }
+    const shown = clients.filter((c) => state.acked.get(c.uuid) !== c.service_failed_at);
+    reconcile($('service-failed-list'), shown, (c) => c.uuid, (c) => JSON.stringify([c, state.acking.has(c.uuid)]), (c) => {
       const li = document.createElement('li');
       li.dataset.uuid = c.uuid;
       const what = document.createElement('span');
       what.className = 'alert-what';
-      what.append(clientLink(c), ': ', text('strong', c.service_failed_unit || 'a unit'), ' failed ');
+      what.append(clientLink(c), shortUuid(c), ': ', text('strong', c.service_failed_unit || 'a unit'), ' failed ');
       what.append(relative(c.service_failed_at), ' ', text('span', '(' + stamp(c.service_failed_at) + ')', 'help'));
       const ack = document.createElement('button');
       ack.type = 'button';
       ack.className = 'ack';
-      ack.textContent = 'Acknowledge';
+      ack.textContent = state.acking.has(c.uuid) ? 'Acknowledging…' : 'Acknowledge';
+      ack.dataset.busy = String(state.acking.has(c.uuid));
       ack.setAttribute('aria-label', 'Acknowledge ' + (c.service_failed_unit || 'failure') + ' on ' + name(c));
-      ack.addEventListener('click', () => acknowledge(c, ack));
+      ack.addEventListener('click', () => acknowledge(c));
       li.append(what, ' ', ack);
-      list.append(li);
-    }
+      return li;
+    });
+    updateServiceFailedCount();
     applyRole();
   }
 
-  async function acknowledge(c, button) {
-    button.disabled = true;
-    const message = $('ack-message');
+  function updateServiceFailedCount() {
+    const n = $('service-failed-list').children.length;
+    $('service-failed-panel').hidden = n === 0;
+    $('service-failed-count').textContent = String(n);
+  }
+
+  /**
+   * Acknowledges one display's failed service (clear_service_failed). Works by UUID, not by the
+   * button clicked: a refresh may rebuild the list while the request is on its way.
+   */
+  async function acknowledge(c) {
+    if (state.acking.has(c.uuid)) {
+      return;
+    }
+    const session = state.session;
+    const entrySelector = '#service-failed-list li[data-uuid="' + c.uuid + '"]';
+    const setBusy = (busy) => {
+      const button = document.querySelector(entrySelector + ' button.ack');
+      if (button) {
+        button.textContent = busy ? 'Acknowledging…' : 'Acknowledge';
+        button.dataset.busy = String(busy);
+      }
+      applyRole();
+    };
+    state.acking.add(c.uuid);
+    setBusy(true);
+    let failure = null;
     try {
       await api('POST', '/api/clients/' + encodeURIComponent(c.uuid) + '/clear_service_failed');
-      message.textContent = '✔ Acknowledged ' + (c.service_failed_unit || 'the failure') + ' on ' + name(c) + '.';
-      const entry = button.closest('li');
-      const list = entry.parentElement;
-      entry.remove();
-      $('service-failed-count').textContent = String(list.children.length);
-      $('service-failed-panel').hidden = list.children.length === 0;
-      refresh();
     } catch (e) {
-      message.textContent = 'Not acknowledged: ' + describe(e);
-      button.disabled = !allowed('operator');
+      failure = e;
+    }
+    state.acking.delete(c.uuid);
+    if (session !== state.session) {
+      return;
+    }
+    if (failure) {
+      setBusy(false);
+      showAckMessage(failure.signedOut ? '' : '✖ Not acknowledged: ' + describe(failure), 'problem');
+      return;
+    }
+    state.acked.set(c.uuid, c.service_failed_at);
+    showAckMessage('✔ Acknowledged ' + (c.service_failed_unit || 'the failure') + ' on ' + name(c) + '.', 'ok');
+    const entry = document.querySelector(entrySelector);
+    if (entry) {
+      const next = entry.nextElementSibling || entry.previousElementSibling;
+      const hadFocus = entry.contains(document.activeElement);
+      entry.remove();
+      if (hadFocus) {
+        (next ? next.querySelector('button.ack') : $('fleet-title')).focus();
+      }
+    }
+    updateServiceFailedCount();
+    refresh();
+  }
+
+  /** the acknowledge outcome, which goes away after MESSAGE_FADE_MS */
+  function showAckMessage(value, kind) {
+    const message = $('ack-message');
+    clearTimeout(state.ackFade);
+    message.textContent = value;
+    message.className = 'inline-message' + (kind ? ' ' + kind : '');
+    if (value) {
+      state.ackFade = setTimeout(() => {
+        message.textContent = '';
+      }, MESSAGE_FADE_MS);
     }
   }
 
   function renderCrashed(clients) {
     $('crashed-panel').hidden = clients.length === 0;
     $('crashed-count').textContent = String(clients.length);
-    const body = $('crashed-table').tBodies[0];
-    body.replaceChildren();
-    for (const c of clients) {
+    // the downtime counts on by itself (tick): a changed downtime_s alone does not rebuild the row
+    reconcile($('crashed-table').tBodies[0], clients, (c) => c.uuid, (c) => JSON.stringify(Object.assign({}, c, { downtime_s: null })), (c) => {
       const tr = document.createElement('tr');
       tr.dataset.uuid = c.uuid;
       const since = c.down_since || c.liveness_since;
-      tr.append(cell(clientLink(c)), cell(stateBadge(c.liveness_state)), cell(text('span', stamp(since))),
+      const display = document.createElement('span');
+      display.append(clientLink(c), shortUuid(c));
+      tr.append(cell(display), cell(stateBadge(c.liveness_state)), cell(text('span', stamp(since))),
         cell(downtime(since, c.downtime_s)), cell(text('span', c.process_status || '–')),
         cell(text('span', c.recovery_state === 'exhausted' ? '⚠ budget spent: needs a person' : (c.recovery_state || '–'))));
-      body.append(tr);
-    }
+      return tr;
+    });
   }
 
   function renderFleet() {
@@ -398,9 +530,7 @@
         .some((v) => v && String(v).toLowerCase().includes(filterText));
     });
     rows.sort(comparator(state.sort.key, state.sort.dir));
-    const body = $('fleet-table').tBodies[0];
-    body.replaceChildren();
-    for (const c of rows) {
+    reconcile($('fleet-table').tBodies[0], rows, (c) => c.uuid, (c) => JSON.stringify([c, c.uuid === state.detailUuid]), (c) => {
       const tr = document.createElement('tr');
       tr.dataset.uuid = c.uuid;
       if (c.uuid === state.detailUuid) {
@@ -417,8 +547,8 @@
       tr.append(cell(display), cell(stateBadge(c.liveness_state)), cell(relative(c.last_alive_at)),
         cell(text('span', c.process_status || '–')), cell(text('span', c.app_version || '–')),
         cell(text('span', c.mqtt_reconnect_count == null ? '–' : String(c.mqtt_reconnect_count))));
-      body.append(tr);
-    }
+      return tr;
+    });
     $('fleet-empty').hidden = state.clients.length > 0;
     setText($('fleet-shown'), 'Showing ' + rows.length + ' of ' + state.clients.length + ' displays');
   }
@@ -469,8 +599,8 @@
       return;
     }
     state.detailUuid = uuid;
-    state.detail = null;
-    $('command-message').textContent = '';
+    state.detailMissing = null;
+    clearDetail();
     if (!uuid) {
       $('detail').hidden = true;
       renderFleet();
@@ -501,15 +631,29 @@
       $('detail-error').textContent = '';
       renderDetail(client, commands.commands, events.events);
     } catch (e) {
-      if (uuid === state.detailUuid) {
+      if (uuid !== state.detailUuid || session !== state.session || e.signedOut) {
+        return;
+      }
+      if (e.status === 404) {
+        // not asked again on each refresh; opening the display again (or Refresh now) retries
+        clearDetail();
+        state.detailMissing = uuid;
         $('detail-error').textContent = e.code === 'client_not_found' ? 'No display with UUID ' + uuid + '.'
           : 'Could not load the display: ' + describe(e);
+      } else if (state.detail && state.detail.uuid === uuid) {
+        // a failed refresh of the display on show: its last data stays, marked as such
+        $('detail-error').textContent = 'Could not refresh the display: ' + describe(e) + '. Showing the data of '
+          + clock(state.lastUpdated ? state.lastUpdated.toISOString() : null) + '.';
+      } else {
+        clearDetail();
+        $('detail-error').textContent = 'Could not load the display: ' + describe(e) + '. Next try with the next refresh.';
       }
     }
   }
 
   function renderDetail(c, commands, events) {
     $('detail').hidden = false;
+    $('detail-body').hidden = false;
     $('detail-title').textContent = name(c);
     const h = c.health || {};
     const bc = h.broker_connection || {};
@@ -538,7 +682,7 @@
     fact('Last MQTT disconnect', c.mqtt_last_disconnect_at ? relativeWithStamp(c.mqtt_last_disconnect_at) : 'never', 'mqtt_last_disconnect_at');
     fact('Connected since', bc.connected_since ? stamp(bc.connected_since) : null, 'connected_since');
     fact('Boot id', c.boot_id, 'boot_id');
-    fact('Uptime', sys.uptime_s != null ? duration(sys.uptime_s) : null, 'uptime');
+    fact('Uptime', typeof sys.uptime_s === 'number' && Number.isFinite(sys.uptime_s) ? duration(sys.uptime_s) : null, 'uptime');
     fact('CPU temperature', sys.cpu_temp_c != null ? sys.cpu_temp_c + ' °C' : null, 'cpu_temp');
     fact('Load (1 min)', sys.load_avg_1m, 'load');
     fact('Failed service', c.service_failed_at ? '⚠ ' + (c.service_failed_unit || 'unit') + ' at ' + stamp(c.service_failed_at) : 'none', 'service_failed');
@@ -742,6 +886,43 @@
     }
   }
 
+  /**
+   * Puts one element per item into `parent`, in the items' order, keyed by `key(item)`: the
+   * element of an item whose `signature` is unchanged is kept (the same node, so keyboard focus, a
+   * click on its way and element references survive a refresh); a new or changed item gets a new
+   * element from `build`; elements of items no longer listed are removed.
+   */
+  function reconcile(parent, items, key, signature, build) {
+    const old = new Map();
+    for (const el of parent.children) {
+      if (el.dataset.key !== undefined) {
+        old.set(el.dataset.key, el);
+      }
+    }
+    let cursor = parent.firstElementChild;
+    for (const item of items) {
+      const k = String(key(item));
+      const sig = signature(item);
+      let el = old.get(k);
+      if (!el || el.dataset.sig !== sig) {
+        el = build(item);
+        el.dataset.key = k;
+        el.dataset.sig = sig;
+      }
+      old.delete(k);
+      if (el === cursor) {
+        cursor = cursor.nextElementSibling;
+      } else {
+        parent.insertBefore(el, cursor);
+      }
+    }
+    while (cursor) {
+      const next = cursor.nextElementSibling;
+      cursor.remove();
+      cursor = next;
+    }
+  }
+
   // ---- formatting -------------------------------------------------------------------------
 
   function text(tag, value, className) {
@@ -761,6 +942,16 @@
 
   function name(c) {
     return c.hostname || c.uuid;
+  }
+
+  /** the first block of the UUID next to a host name (the full one in its title); nothing without a host name */
+  function shortUuid(c) {
+    if (!c.hostname) {
+      return '';
+    }
+    const span = text('span', ' (' + String(c.uuid).slice(0, 8) + ')', 'uuid-short');
+    span.title = c.uuid;
+    return span;
   }
 
   function actionLabel(action) {
@@ -880,17 +1071,22 @@
   function setup() {
     $('token-form').addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      const value = $('token-input').value.trim();
-      if (!value) {
+      const checked = checkToken($('token-input').value);
+      if (checked.problem) {
+        $('token-reason').textContent = checked.problem;
+        $('token-input').focus();
         return;
       }
       state.session++;
-      sessionStorage.setItem(TOKEN_KEY, value);
+      sessionStorage.setItem(TOKEN_KEY, checked.token);
       $('token-input').value = '';
       state.auth.checked = false;
       await refresh();
     });
-    $('refresh-now').addEventListener('click', () => refresh());
+    $('refresh-now').addEventListener('click', () => {
+      state.detailMissing = null; // a display not found before is asked for again
+      refresh();
+    });
     $('filter-text').addEventListener('input', renderFleet);
     $('filter-state').addEventListener('change', renderFleet);
     $('detail-close').addEventListener('click', () => {

@@ -9,6 +9,9 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
 import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
+import org.openqa.selenium.ElementNotInteractableException;
+import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.Keys;
 import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
@@ -111,7 +114,7 @@ class DashboardBrowserTest extends FleetTestSupport {
             ack.click();
             return true;
         });
-        waitUntil(d -> !panel.isDisplayed());
+        waitUntil(d -> !panel.isDisplayed() && d.findElement(By.id("ack-message")).getText().contains("Acknowledged"));
         await().atMost(WAIT).until(() -> events(uuid, "service_failed_cleared") == 1);
         Map<String, Object> row = query("SELECT service_failed_at, service_failed_unit FROM clients WHERE uuid = ?", uuid).get(0);
         assertThat(row.get("service_failed_at")).isNull();
@@ -121,6 +124,50 @@ class DashboardBrowserTest extends FleetTestSupport {
         int clearedAt = refreshes();
         waitUntil(d -> refreshes() >= clearedAt + 2);
         assertThat(panel.isDisplayed()).as("stays away after further refreshes").isFalse();
+    }
+
+    @Test
+    void acknowledgeSucceedsWhenRefreshesRebuildThePanelWhileItsRequestIsOnItsWay() {
+        update("UPDATE clients SET service_failed_at = NULL, service_failed_unit = NULL");
+        UUID uuid = UUID.randomUUID();
+        UUID other = UUID.randomUUID();
+        String host = "slowack-" + uuid.toString().substring(0, 8);
+        publish(uuid, "health", "{\"hostname\":\"" + host + "\",\"process_status\":\"running\"}");
+        publish(other, "health", "{\"hostname\":\"slowack-other\",\"process_status\":\"running\"}");
+        for (UUID u : List.of(uuid, other)) {
+            publish(u, "service_failed", "{\"unit\":\"infoscreen-player.service\",\"result\":\"exit-code\",\"event_id\":\"" + UUID.randomUUID() + "\"}");
+        }
+        await().atMost(WAIT).until(() -> ((Number) scalar("SELECT count(*) FROM clients WHERE uuid IN (?, ?) AND service_failed_at IS NOT NULL",
+                uuid, other)).intValue() == 2);
+
+        open("");
+        waitUntil(d -> d.findElements(By.cssSelector("#service-failed-list li")).size() == 2);
+        assertThat(driver.findElement(By.cssSelector("#service-failed-list li[data-uuid='" + uuid + "']")).getText())
+                .as("the UUID next to the host name").contains(host + " (" + uuid.toString().substring(0, 8) + ")");
+        // the acknowledge answer takes 3 s (a loaded server): refreshes every second come back meanwhile,
+        // and the other display's new failure makes them rebuild the panel
+        js("const original = window.fetch; window.fetch = (path, init) => String(path).endsWith('/clear_service_failed')"
+                + " ? new Promise((ok) => setTimeout(ok, 3000)).then(() => original(path, init)) : original(path, init);");
+        waitUntil(d -> {
+            d.findElement(By.cssSelector("#service-failed-list li[data-uuid='" + uuid + "'] button.ack")).click();
+            return true;
+        });
+        waitUntil(d -> d.findElement(By.cssSelector("#service-failed-list li[data-uuid='" + uuid + "'] button.ack")).getText()
+                .equals("Acknowledging…"));
+        publish(other, "service_failed", "{\"unit\":\"kiosk-browser.service\",\"result\":\"signal\",\"event_id\":\"" + UUID.randomUUID() + "\"}");
+        int before = refreshes();
+        WebElement message = driver.findElement(By.id("ack-message"));
+        waitUntil(d -> !message.getText().isEmpty());
+        assertThat(refreshes()).as("refreshes ran while the request was on its way").isGreaterThanOrEqualTo(before + 1);
+        assertThat(message.getText()).isEqualTo("✔ Acknowledged infoscreen-player.service on " + host + ".");
+        await().atMost(WAIT).until(() -> scalar("SELECT service_failed_at FROM clients WHERE uuid = ?", uuid) == null);
+        waitUntil(d -> d.findElements(By.cssSelector("#service-failed-list li[data-uuid='" + uuid + "']")).isEmpty()
+                && d.findElement(By.cssSelector("#service-failed-list li[data-uuid='" + other + "']")).getText().contains("kiosk-browser.service"));
+        int after = refreshes();
+        waitUntil(d -> refreshes() >= after + 2);
+        assertThat(driver.findElements(By.cssSelector("#service-failed-list li[data-uuid='" + uuid + "']"))).as("stays away").isEmpty();
+        assertThat(driver.findElement(By.id("service-failed-count")).getText()).isEqualTo("1");
+        update("UPDATE clients SET service_failed_at = NULL, service_failed_unit = NULL WHERE uuid = ?", other);
     }
 
     // ---- client detail -------------------------------------------------------------------------
@@ -160,6 +207,32 @@ class DashboardBrowserTest extends FleetTestSupport {
 
         driver.findElement(By.id("detail-close")).click();
         waitUntil(d -> !d.findElement(By.id("detail")).isDisplayed());
+    }
+
+    @Test
+    void detailOfAnUnknownDisplayShowsNoOtherDisplaysDataNoButtonsAndIsNotAskedForAgain() {
+        UUID known = UUID.randomUUID();
+        String host = "known-" + known.toString().substring(0, 8);
+        publish(known, "health", "{\"hostname\":\"" + host + "\",\"process_status\":\"running\",\"system\":{\"uptime_s\":\"soon\"}}");
+        awaitClient(known);
+        open("#client=" + known);
+        waitUntil(d -> host.equals(d.findElement(By.id("detail-title")).getText()));
+        assertThat(field("uptime").getText()).as("a non-number uptime").isEqualTo("–");
+        assertThat(actionButton("restart_app").isDisplayed()).isTrue();
+
+        UUID unknown = UUID.randomUUID();
+        js("performance.clearResourceTimings(); location.hash = '#client=" + unknown + "'");
+        WebElement error = driver.findElement(By.id("detail-error"));
+        waitUntil(d -> error.getText().equals("No display with UUID " + unknown + "."));
+        assertThat(driver.findElement(By.id("detail-title")).getText()).isEqualTo("Display " + unknown);
+        assertThat(driver.findElement(By.id("detail-health")).getText()).as("nothing of the previous display").isEmpty();
+        assertThat(driver.findElement(By.id("detail-body")).isDisplayed()).as("no data, no buttons").isFalse();
+        assertThat(actionButton("restart_app").isDisplayed()).isFalse();
+        int now = refreshes();
+        waitUntil(d -> refreshes() >= now + 3);
+        assertThat(((Number) js("return performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/api/clients/"
+                + unknown + "')).length")).intValue()).as("a 404 display is not polled").isEqualTo(1);
+        assertThat(error.getText()).isEqualTo("No display with UUID " + unknown + ".");
     }
 
     // ---- commands ------------------------------------------------------------------------------
@@ -328,8 +401,33 @@ class DashboardBrowserTest extends FleetTestSupport {
         waitUntil(d -> d.findElement(By.id("token-reason")).getText().startsWith("The token was refused"));
         assertThat(sessionToken()).as("a refused token is not kept").isNull();
 
+        // what a browser cannot put in a header, or what is far too long, is refused on entry
+        signIn("fleet_abc\u201d");
+        waitUntil(d -> d.findElement(By.id("token-reason")).getText().contains("it contains \"\u201d\" (U+201D)"));
+        assertThat(sessionToken()).isNull();
+        driver.findElement(By.id("token-input")).clear();
+        // (put in with a script: typing 20,000 keys takes minutes)
+        js("document.getElementById('token-input').value = 'x'.repeat(20000)");
+        driver.findElement(By.id("token-input")).sendKeys(Keys.ENTER);
+        waitUntil(d -> d.findElement(By.id("token-reason")).getText().contains("it has 20000 characters"));
+        assertThat(sessionToken()).isNull();
+        driver.findElement(By.id("token-input")).clear();
+        // one stored by an earlier page is forgotten on load: the sign-in form comes back
+        js("sessionStorage.setItem('infoscreen-fleet.api-token', 'fleet_abc\u201d')");
+        driver.navigate().refresh();
+        waitUntil(d -> d.findElement(By.id("token-panel")).isDisplayed());
+        assertThat(sessionToken()).isNull();
+        assertThat(browser.severeConsoleMessages()).isEmpty();
+
+        // pasted with its scheme: "Bearer " is dropped
+        signIn("  Bearer " + token(Role.VIEWER) + " ");
+        waitUntil(d -> d.findElement(By.id("auth-status")).getText().contains("Signed in as " + tokenName(Role.VIEWER)));
+        assertThat(sessionToken()).isEqualTo(token(Role.VIEWER));
+        driver.findElement(By.id("sign-out")).click();
+        waitUntil(d -> d.findElement(By.id("token-panel")).isDisplayed());
+
         signIn(token(Role.VIEWER));
-        waitUntil(d -> !panel.isDisplayed());
+        waitUntil(d -> !d.findElement(By.id("token-panel")).isDisplayed());
         waitUntil(d -> !d.findElements(fleetRow(uuid)).isEmpty());
         assertThat(sessionToken()).isEqualTo(token(Role.VIEWER));
         assertThat(driver.getCurrentUrl()).doesNotContain(token(Role.VIEWER));
@@ -344,6 +442,51 @@ class DashboardBrowserTest extends FleetTestSupport {
         assertThat(sessionToken()).isNull();
         assertThat(driver.findElements(fleetRow(uuid))).as("nothing of the session stays on the page").isEmpty();
         assertThat(driver.findElement(By.cssSelector("[data-count='total']")).getText()).isEqualTo("–");
+    }
+
+    @Test
+    void whenTheTokenIsRefusedOnARefreshTheDataAndAStaleErrorGoAway() {
+        UUID uuid = UUID.randomUUID();
+        publish(uuid, "health", "{\"hostname\":\"ended-" + uuid.toString().substring(0, 8) + "\",\"process_status\":\"crashed\"}");
+        await().atMost(WAIT).until(() -> "crashed".equals(scalar("SELECT liveness_state FROM clients WHERE uuid = ?", uuid)));
+        open("#client=" + uuid);
+        waitUntil(d -> !d.findElements(fleetRow(uuid)).isEmpty() && d.findElement(By.id("crashed-panel")).isDisplayed()
+                && d.findElement(By.id("detail-body")).isDisplayed());
+        // the service does not answer for a while: the banner says so
+        js("window.originalFetch = window.fetch; window.fetch = () => Promise.reject(new TypeError('Failed to fetch'));");
+        WebElement banner = driver.findElement(By.id("error-banner"));
+        waitUntil(d -> banner.isDisplayed() && banner.getText().contains("network error"));
+        // it answers again, but the token is no longer valid (e.g. removed from API_TOKENS)
+        js("sessionStorage.setItem('infoscreen-fleet.api-token', 'fleet_revoked0000000000000000000000000000000000');"
+                + " window.fetch = window.originalFetch;");
+        waitUntil(d -> d.findElement(By.id("token-panel")).isDisplayed());
+        assertThat(driver.findElement(By.id("token-reason")).getText()).startsWith("The token was refused");
+        assertThat(banner.isDisplayed()).as("no stale network error").isFalse();
+        assertThat(driver.findElements(fleetRow(uuid))).as("no data of the ended session").isEmpty();
+        assertThat(driver.findElement(By.cssSelector("[data-count='total']")).getText()).isEqualTo("–");
+        assertThat(driver.findElement(By.id("crashed-panel")).isDisplayed()).isFalse();
+        assertThat(driver.findElement(By.id("detail")).isDisplayed()).isFalse();
+        assertThat(driver.findElements(By.cssSelector("time[data-relative], .downtime[data-since]"))).as("nothing keeps counting").isEmpty();
+        assertThat(sessionToken()).isNull();
+    }
+
+    @Test
+    void onANarrowScreenThePageDoesNotScrollSideways() {
+        UUID uuid = UUID.randomUUID();
+        publish(uuid, "health", "{\"hostname\":\"narrow-" + uuid.toString().substring(0, 8) + "\",\"process_status\":\"running\","
+                + "\"app_version\":\"3.4.1-with-a-long-build-suffix\"}");
+        awaitClient(uuid);
+        Dimension size = driver.manage().window().getSize();
+        try {
+            driver.manage().window().setSize(new Dimension(390, 844));
+            open("#client=" + uuid);
+            waitUntil(d -> !d.findElements(fleetRow(uuid)).isEmpty() && d.findElement(By.id("detail-body")).isDisplayed());
+            long page = (Long) js("return document.documentElement.scrollWidth - document.documentElement.clientWidth");
+            assertThat(page).as("no sideways scroll of the page").isLessThanOrEqualTo(0);
+            browser.screenshot("08-narrow");
+        } finally {
+            driver.manage().window().setSize(size);
+        }
     }
 
     @Test
@@ -371,10 +514,20 @@ class DashboardBrowserTest extends FleetTestSupport {
         waitUntil(d -> actionButton("restart_app").isEnabled());
         assertThat(driver.findElement(By.id("role-note")).isDisplayed()).isFalse();
         waitUntil(d -> d.findElement(By.cssSelector("#service-failed-list li[data-uuid='" + uuid + "'] button.ack")).isEnabled());
+
+        // the token is changed to a viewer's on the server side: the next refresh's role check disables the buttons
+        js("sessionStorage.setItem('infoscreen-fleet.api-token', arguments[0])", token(Role.VIEWER));
+        waitUntil(d -> !actionButton("restart_app").isEnabled());
+        assertThat(driver.findElement(By.id("auth-status")).getText()).contains("Signed in as " + tokenName(Role.VIEWER));
+        assertThat(driver.findElement(By.cssSelector("#service-failed-list li[data-uuid='" + uuid + "'] button.ack")).isEnabled()).isFalse();
         update("UPDATE clients SET service_failed_at = NULL, service_failed_unit = NULL WHERE uuid = ?", uuid);
     }
 
     // ---- helpers -------------------------------------------------------------------------------
+
+    private Object js(String script, Object... args) {
+        return ((JavascriptExecutor) driver).executeScript(script, args);
+    }
 
     private String sessionToken() {
         return (String) ((org.openqa.selenium.JavascriptExecutor) driver).executeScript(
@@ -415,7 +568,9 @@ class DashboardBrowserTest extends FleetTestSupport {
     }
 
     private <T> T waitUntil(Function<WebDriver, T> condition) {
-        return new WebDriverWait(driver, WAIT).ignoring(StaleElementReferenceException.class).until(condition);
+        // an element replaced by a refresh between finding and using it: look it up again
+        return new WebDriverWait(driver, WAIT).ignoring(StaleElementReferenceException.class)
+                .ignoring(ElementNotInteractableException.class).until(condition);
     }
 
     private void awaitClient(UUID uuid) {
