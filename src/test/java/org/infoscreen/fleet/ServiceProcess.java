@@ -169,6 +169,11 @@ public final class ServiceProcess implements AutoCloseable {
         return waitFor(atMost);
     }
 
+    /** Sends SIGTERM (graceful shutdown) and returns at once; {@link #isAlive()} tells when it has exited. */
+    public void terminate() {
+        process.destroy();
+    }
+
     /**
      * Kills the service with SIGKILL: no shutdown hooks, no MQTT DISCONNECT, open transactions are
      * rolled back by PostgreSQL, as after a power cut.

@@ -27,7 +27,8 @@ import static org.awaitility.Awaitility.await;
 /**
  * {@link ServiceProcess}: the service runs as its own JVM configured by environment variables
  * only, stores what a display publishes, and dies at once on SIGKILL; its readiness turns UP only
- * once the REST routes answer (no 404 after UP during start-up).
+ * once the REST routes answer (no 404 after UP during start-up); while it stops after SIGTERM
+ * it answers 503 or nothing, never the 404 of a route already stopped.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ServiceProcessTest {
@@ -94,6 +95,56 @@ class ServiceProcessTest {
             assertThat(clients.statusCode()).as("GET /api/clients right after readiness turned UP: %s", clients.body()).isEqualTo(200);
             assertThat(whoami.statusCode()).as("GET /api/whoami right after readiness turned UP: %s", whoami.body()).isEqualTo(200);
             assertThat(service.status("/observe/health/ready")).isEqualTo(200);
+        }
+    }
+
+    @Test
+    @Slow
+    void whileStoppingKnownPathsAnswer503OrNothingNeverNotFound() throws Exception {
+        try (ServiceProcess service = ServiceProcess.start(Map.of(
+                "DATABASE_URL", TestServices.databaseUrl(),
+                "DATABASE_SCHEMA", schema,
+                "MQTT_URL", TestServices.mqttUrl(),
+                "MQTT_CLIENT_ID", "fleet-serviceprocess-stop-" + run,
+                "MQTT_TOPIC_PREFIX", prefix + "-stop",
+                "MQTT_SESSION_EXPIRY_S", "60"))) {
+            service.awaitHealthy(Duration.ofSeconds(120));
+            assertThat(get(service, "/api/clients").statusCode()).isEqualTo(200);
+            service.terminate();
+            // poll as the dashboard or a load balancer would until the process is gone
+            Map<Integer, Integer> seen = new java.util.TreeMap<>();
+            HttpResponse<String> unavailable = null;
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (service.isAlive() && System.nanoTime() < deadline) {
+                for (String path : new String[] {"/api/clients", "/api/whoami", "/"}) {
+                    HttpResponse<String> r = getOrNull(service, path);
+                    int status = r == null ? -1 : r.statusCode();
+                    seen.merge(status, 1, Integer::sum);
+                    assertThat(status).as("%s while stopping: %s", path, r == null ? "" : r.body()).isIn(200, 503, -1);
+                    if (status == 503 && unavailable == null) {
+                        unavailable = r;
+                    }
+                }
+            }
+            assertThat(service.isAlive()).as("stopped within 60 s").isFalse();
+            assertThat(unavailable).as("statuses seen while stopping: %s", seen).isNotNull();
+            assertThat(unavailable.body()).contains("\"error\":\"unavailable\"");
+            assertThat(unavailable.headers().firstValue("Retry-After")).hasValue("5");
+            assertThat(unavailable.headers().firstValue("Content-Type")).hasValue("application/json");
+        }
+    }
+
+    /** @return the answer, or null when nothing answers (connection refused or reset) */
+    private static HttpResponse<String> getOrNull(ServiceProcess service, String path) {
+        try {
+            HttpRequest r = HttpRequest.newBuilder(URI.create(service.baseUrl() + path)).timeout(Duration.ofSeconds(5))
+                    .header("Authorization", "Bearer " + service.adminToken()).GET().build();
+            return HTTP.send(r, HttpResponse.BodyHandlers.ofString());
+        } catch (java.io.IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
         }
     }
 

@@ -18,6 +18,10 @@ import java.util.function.Supplier;
  * The authenticated token becomes the Vert.x user (name, role), from which the routes get the
  * headers {@code fleetPrincipal} and {@code fleetRole} ({@link PrincipalRoutePolicyFactory}).
  *
+ * <p>While the service stops (SIGTERM: the routes stop before the HTTP server does) every request
+ * is answered 503 {@code {"error": "unavailable"}} with {@code Retry-After} and
+ * {@code Connection: close}, instead of the router's 404 for the routes already gone.
+ *
  * <p>With authentication disabled ({@code API_AUTH_ENABLED=false}, behind an authenticating proxy)
  * every request passes as {@value #ANONYMOUS} with the admin role.
  */
@@ -34,6 +38,10 @@ public final class ApiAccessHandler implements AuthenticationHandler {
     private final AtomicReference<OperationRoles> roles;
     private final java.util.function.Consumer<String> refused;
     private final io.vertx.core.Handler<RoutingContext> openHealth;
+    private final java.util.function.BooleanSupplier stopping;
+
+    /** Seconds in the {@code Retry-After} of the answers while the service stops. */
+    static final int STOPPING_RETRY_AFTER_S = 5;
 
     /**
      * @param enabled   whether tokens are required
@@ -43,21 +51,29 @@ public final class ApiAccessHandler implements AuthenticationHandler {
      * @param refused   told the reason of each refusal ({@code missing_token}, {@code invalid_token},
      *                  {@code forbidden}), e.g. to count it; runs on the event loop, must not block
      * @param openHealth answers a health request without a valid token (status and reason codes only)
+     * @param stopping  whether the service is stopping (then every request is answered 503)
      */
     public ApiAccessHandler(boolean enabled, Supplier<TokenStore> tokens, OpenPaths openPaths, AtomicReference<OperationRoles> roles,
-                            java.util.function.Consumer<String> refused, io.vertx.core.Handler<RoutingContext> openHealth) {
+                            java.util.function.Consumer<String> refused, io.vertx.core.Handler<RoutingContext> openHealth,
+                            java.util.function.BooleanSupplier stopping) {
         this.enabled = enabled;
         this.tokens = tokens;
         this.openPaths = openPaths;
         this.roles = roles;
         this.refused = refused;
         this.openHealth = openHealth;
+        this.stopping = stopping;
     }
 
     @Override
     public void handle(RoutingContext ctx) {
         String method = ctx.request().method().name();
         String path = ctx.normalizedPath();
+        if (stopping.getAsBoolean()) {
+            ctx.response().putHeader("Retry-After", String.valueOf(STOPPING_RETRY_AFTER_S)).putHeader("Connection", "close");
+            ErrorResponses.send(ctx, 503, "unavailable", "the service is stopping; try again");
+            return;
+        }
         if (OpenPaths.isHealth(path)) {
             health(ctx, method);
             return;

@@ -34,6 +34,8 @@ public class ApiSecurity {
     private final long maxBodyBytes;
     private final AtomicReference<OperationRoles> roles = new AtomicReference<>(OperationRoles.adminOnly());
     private volatile boolean installed;
+    /** set when the context starts stopping; never reset (a stopped context is not started again) */
+    private volatile boolean stopping;
     private volatile io.micrometer.core.instrument.MeterRegistry meters;
 
     /**
@@ -108,6 +110,8 @@ public class ApiSecurity {
                     installErrorHandlers(context);
                     meters = context.getRegistry().findByType(io.micrometer.core.instrument.MeterRegistry.class).stream()
                             .findFirst().orElse(null);
+                } else if (event instanceof CamelEvent.CamelContextStoppingEvent) {
+                    stopping = true;
                 } else if (event instanceof CamelEvent.RouteAddedEvent && installed) {
                     refreshRoles(context);
                 }
@@ -135,7 +139,8 @@ public class ApiSecurity {
         }
         VertxPlatformHttpServerConfiguration configuration = server.getConfiguration();
         AuthenticationConfig auth = configuration.getAuthenticationConfig();
-        ApiAccessHandler handler = new ApiAccessHandler(enabled, () -> tokens, openPaths, roles, this::refused, new OpenHealth(context));
+        ApiAccessHandler handler = new ApiAccessHandler(enabled, () -> tokens, openPaths, roles, this::refused, new OpenHealth(context),
+                () -> stopping || stopping(context));
         AuthenticationConfig.AuthenticationConfigEntry entry = new AuthenticationConfig.AuthenticationConfigEntry();
         // one entry for every path; added before the server's own routes, so it runs first
         entry.setPath("/*");
@@ -151,6 +156,17 @@ public class ApiSecurity {
         auth.getEntries().add(entry);
         auth.setEnabled(true);
         installed = true;
+    }
+
+    /**
+     * @return whether the context is stopping or stopped: on shutdown camel-main stops the routes
+     *         (their platform-http endpoints leave the router) before the HTTP server. The status
+     *         alone does not do: after {@code Stopped} it moves on while the server still answers
+     *         (404 for every route), so the stopping event sets a flag for good as well.
+     */
+    private static boolean stopping(CamelContext context) {
+        org.apache.camel.ServiceStatus status = context.getStatus();
+        return status == org.apache.camel.ServiceStatus.Stopping || status == org.apache.camel.ServiceStatus.Stopped;
     }
 
     private void refreshRoles(CamelContext context) {
