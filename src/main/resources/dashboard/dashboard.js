@@ -280,16 +280,20 @@
 
   // ---- refresh ----------------------------------------------------------------------------
 
+  /** reads the page's settings (assets/config.json); @return true when the refresh interval changed */
   async function loadConfig() {
     try {
       const response = await fetch('assets/config.json', { cache: 'no-store' });
       const config = await response.json();
-      if (Number.isFinite(config.refresh_interval_s) && config.refresh_interval_s >= 1) {
+      if (Number.isFinite(config.refresh_interval_s) && config.refresh_interval_s >= 1
+        && config.refresh_interval_s !== state.refreshS) {
         state.refreshS = config.refresh_interval_s;
+        return true;
       }
     } catch (e) {
-      // keep the default interval
+      // keep the interval
     }
+    return false;
   }
 
   function schedule() {
@@ -338,6 +342,10 @@
       }
       state.lastUpdated = new Date();
       hideError();
+      // DASHBOARD_REFRESH_S changed (the service was restarted with another value): follow it without a reload
+      if (await loadConfig()) {
+        schedule();
+      }
     } catch (e) {
       if (!e.signedOut && session === state.session) {
         showError('Could not refresh: ' + describe(e) + '. Showing the last data; next try in ' + state.refreshS + ' s.');
