@@ -61,6 +61,7 @@ public final class MosquittoProcess implements AutoCloseable {
         private Integer serverDays;
         private Integer caDays;
         private final List<UUID> devices = new ArrayList<>();
+        private String extraConfig = "";
 
         /** @param prefix topic prefix written into the ACL in place of {@code infoscreen} */
         public Options topicPrefix(String prefix) {
@@ -101,6 +102,15 @@ public final class MosquittoProcess implements AutoCloseable {
         /** @param days validity of the CA certificate ({@code CA_DAYS}) */
         public Options caDays(int days) {
             this.caDays = days;
+            return this;
+        }
+
+        /**
+         * @param lines configuration lines appended after the project's {@code mosquitto.conf}
+         *              (a later value of an option wins, e.g. {@code sys_interval 1} for the benchmark)
+         */
+        public Options extraConfig(String lines) {
+            this.extraConfig += lines.endsWith("\n") ? lines : lines + "\n";
             return this;
         }
 
@@ -191,7 +201,7 @@ public final class MosquittoProcess implements AutoCloseable {
             conf = replace(conf, "require_certificate false\n", "require_certificate true\n");
         }
         // started as root, mosquitto would switch to user "mosquitto" and could not read the 600 files
-        conf += "\n# test overrides\nuser root\n";
+        conf += "\n# test overrides\nuser root\n" + options.extraConfig;
         Files.writeString(config.resolve("mosquitto.conf"), conf);
 
         if (options.plainListener) {

@@ -55,6 +55,18 @@ public final class ServiceProcess implements AutoCloseable {
      * @return the started (not yet healthy) process
      */
     public static ServiceProcess start(Map<String, String> env) {
+        return start(env, List.of("-Xmx512m"));
+    }
+
+    /**
+     * Like {@link #start(Map)} with the given JVM options instead of the default {@code -Xmx512m}
+     * (the benchmark measures the service's RSS with the heap it documents).
+     *
+     * @param env     environment variables of the service
+     * @param jvmArgs options for the {@code java} command, e.g. {@code -Xmx256m}
+     * @return the started (not yet healthy) process
+     */
+    public static ServiceProcess start(Map<String, String> env, List<String> jvmArgs) {
         Map<String, String> e = new LinkedHashMap<>(env);
         e.putIfAbsent("HTTP_PORT", String.valueOf(TestServices.freePort()));
         e.putIfAbsent("HTTP_HOST", "127.0.0.1");
@@ -70,8 +82,11 @@ public final class ServiceProcess implements AutoCloseable {
             e.putIfAbsent("API_BOOTSTRAP_TOKEN_FILE", logFile.resolveSibling(logFile.getFileName() + ".admin-token").toString());
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             // the surefire class path (a manifest-only jar naming every entry also works with -cp)
-            ProcessBuilder pb = new ProcessBuilder(List.of(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-                    "org.infoscreen.fleet.Application"))
+            List<String> command = new java.util.ArrayList<>();
+            command.add(java);
+            command.addAll(jvmArgs);
+            command.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.infoscreen.fleet.Application"));
+            ProcessBuilder pb = new ProcessBuilder(command)
                     .directory(Path.of(System.getProperty("user.dir")).toFile())
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
