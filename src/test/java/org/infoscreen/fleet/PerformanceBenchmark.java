@@ -99,6 +99,7 @@ class PerformanceBenchmark {
     private final int latencySeconds = Integer.getInteger("bench.latency.seconds", 15);
     private final int restClients = Integer.getInteger("bench.rest.clients", 10_000);
     private final int sweepClients = Integer.getInteger("bench.sweep.clients", 100_000);
+    private final List<String> phases = List.of(System.getProperty("bench.phases", "drain,latency,rest").split(","));
     private final List<String> serviceJvm = List.of(System.getProperty("bench.service.jvm", "-Xmx512m").trim().split("\\s+"));
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -128,21 +129,38 @@ class PerformanceBenchmark {
         broker = MosquittoProcess.start(options);
         AtomicLong dropped = new AtomicLong(-1);
         MqttAsyncClient sys = sysWatcher(dropped);
+        // a killed build (Ctrl-C) must not leave the broker and the service processes behind
+        List<AutoCloseable> running = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Thread cleanup = new Thread(() -> running.forEach(PerformanceBenchmark::closeQuietly), "bench-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
+        running.add(broker);
         try (BenchProxy proxy = new BenchProxy("127.0.0.1", broker.plainPort(), SERVICE_ID, PROBE_ID);
              BenchProxy pahoProxy = new BenchProxy("127.0.0.1", broker.plainPort(), PAHO_ID)) {
-            ServiceProcess service = ServiceProcess.start(serviceEnv(schema, SERVICE_ID, proxy.url(), "600000"), serviceJvm).awaitHealthy(Duration.ofSeconds(180));
-            try {
-                drains(service, proxy, pahoProxy, schema, events, commands);
-                latency(service, schema);
-                figure("ingest service RSS after the drains (MB)", rssMb(service.pid()));
-            } finally {
-                service.stop(Duration.ofSeconds(30));
+            if (phases.contains("drain") || phases.contains("latency")) {
+                ServiceProcess service = ServiceProcess.start(serviceEnv(schema, SERVICE_ID, proxy.url(), "600000"), serviceJvm);
+                running.add(0, service);
+                try {
+                    service.awaitHealthy(Duration.ofSeconds(180));
+                    if (phases.contains("drain")) {
+                        drains(service, proxy, pahoProxy, schema, events, commands);
+                        figure("ingest service RSS after the drains (MB)", rssMb(service.pid()));
+                    }
+                    if (phases.contains("latency")) {
+                        latency(service, schema);
+                    }
+                } finally {
+                    service.stop(Duration.ofSeconds(30));
+                }
             }
-            ServiceProcess scale = ServiceProcess.start(serviceEnv(scaleSchema, SERVICE_ID + "-scale", broker.url(), "1000"), serviceJvm).awaitHealthy(Duration.ofSeconds(180));
-            try {
-                restAndSweep(scale, scaleSchema);
-            } finally {
-                scale.stop(Duration.ofSeconds(30));
+            if (phases.contains("rest")) {
+                ServiceProcess scale = ServiceProcess.start(serviceEnv(scaleSchema, SERVICE_ID + "-scale", broker.url(), "1000"), serviceJvm);
+                running.add(0, scale);
+                try {
+                    scale.awaitHealthy(Duration.ofSeconds(180));
+                    restAndSweep(scale, scaleSchema);
+                } finally {
+                    scale.stop(Duration.ofSeconds(30));
+                }
             }
         } finally {
             await(() -> dropped.get() >= 0, Duration.ofSeconds(5));
@@ -155,6 +173,7 @@ class PerformanceBenchmark {
             sys.disconnectForcibly(1000);
             sys.close();
             broker.close();
+            Runtime.getRuntime().removeShutdownHook(cleanup);
             dropSchema(schema);
             dropSchema(scaleSchema);
         }
@@ -584,9 +603,11 @@ class PerformanceBenchmark {
                 ticker.shutdownNow();
                 ticker.awaitTermination(5, TimeUnit.SECONDS);
             }
-            await(() -> pending.values().stream().allMatch(Map::isEmpty), Duration.ofSeconds(300));
+            boolean sustained = notes.stream().noneMatch(x -> x.startsWith("the ingest did not keep up"));
+            // behind the rate, the backlog may take long: the drains check loss; here only a sustained run is checked
+            await(() -> pending.values().stream().allMatch(Map::isEmpty), Duration.ofSeconds(sustained ? 300 : 0));
             long lost = pending.values().stream().mapToLong(Map::size).sum();
-            if (lost > 0) {
+            if (lost > 0 && sustained) {
                 gateFailures.add("latency: " + lost + " probe heartbeats not committed within 300 s of the end of the load");
             }
             listener.interrupt();
@@ -801,6 +822,14 @@ class PerformanceBenchmark {
             Thread.sleep(50);
         }
         return true;
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            // shutting down
+        }
     }
 
     private static double percentile(List<Double> sorted, double p) {
