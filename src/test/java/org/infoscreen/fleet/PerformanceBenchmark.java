@@ -241,6 +241,9 @@ class PerformanceBenchmark {
                     figure("ratio (c)/(a)", a.seconds / c);
                 }
             }
+            // end the sessions of (a) and (b): offline, they would queue the latency runs' load until the broker drops
+            endSession(SUB_ID);
+            endSession(PAHO_ID);
         }
     }
 
@@ -411,6 +414,18 @@ class PerformanceBenchmark {
         c.disconnect().waitForCompletion(5_000);
         c.close();
         return new DrainResult(s, received.get());
+    }
+
+    /** Connects as {@code clientId} with clean start and session expiry 0: the broker discards its session. */
+    private void endSession(String clientId) throws MqttException {
+        MqttAsyncClient c = new MqttAsyncClient(broker.url(), clientId, new MemoryPersistence());
+        MqttConnectionOptions o = broker.testUserOptions();
+        o.setAutomaticReconnect(false);
+        o.setCleanStart(true);
+        o.setSessionExpiryInterval(0L);
+        c.connect(o).waitForCompletion(10_000);
+        c.disconnect().waitForCompletion(5_000);
+        c.close();
     }
 
     private void seedDisplays(Connection db) throws SQLException {
