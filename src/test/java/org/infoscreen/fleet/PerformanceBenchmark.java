@@ -74,7 +74,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code $SYS/broker/publish/messages/dropped} stays 0 and its log has no "dropped", every
  * {@code service_failed} stored once, every ack applied as its own transition.
  *
- * <p>Properties (all {@code -D}): {@code bench.n} (30000), {@code bench.displays} (1000),
+ * <p>Properties (all {@code -D}): {@code bench.n} (20000), {@code bench.displays} (1000),
  * {@code bench.runs} (3), {@code bench.rate} (5000), {@code bench.latency.seconds} (15),
  * {@code bench.rest.clients} (10000), {@code bench.sweep.clients} (100000),
  * {@code bench.service.jvm} ({@code -Xmx512m}), {@code bench.service.env} (extra service
@@ -92,7 +92,7 @@ class PerformanceBenchmark {
     private static final String SUB_ID = "bench-mosquitto-sub";
     private static final String[] FILTERS = {PREFIX + "/+/+", PREFIX + "/+/commands/ack"};
 
-    private final int n = Integer.getInteger("bench.n", 30_000);
+    private final int n = Integer.getInteger("bench.n", 20_000);
     private final int displays = Integer.getInteger("bench.displays", 1_000);
     private final int runs = Integer.getInteger("bench.runs", 3);
     private final int rate = Integer.getInteger("bench.rate", 5_000);
