@@ -640,6 +640,7 @@ class PerformanceBenchmark {
         try (Connection db = connect(schema)) {
             seedClients(db, 0, restClients);
             get(service, "/api/monitoring/overview");
+            long bodyBytes = get(service, "/api/monitoring/overview").body().getBytes(StandardCharsets.UTF_8).length;
             for (int run = 0; run <= runs; run++) {
                 List<Double> s = new ArrayList<>();
                 for (int i = 0; i < 30; i++) {
@@ -651,8 +652,8 @@ class PerformanceBenchmark {
                     }
                 }
                 Collections.sort(s);
-                System.out.printf(Locale.ROOT, "[bench] overview run %d%s with %d clients: p50 %.1f ms, max %.1f ms%n",
-                        run, run == 0 ? " (warm-up)" : "", restClients, percentile(s, 0.5), s.get(s.size() - 1));
+                System.out.printf(Locale.ROOT, "[bench] overview run %d%s with %d clients: p50 %.1f ms, max %.1f ms, body %d bytes%n",
+                        run, run == 0 ? " (warm-up)" : "", restClients, percentile(s, 0.5), s.get(s.size() - 1), bodyBytes);
                 if (run > 0) {
                     figure("GET /api/monitoring/overview p50, " + restClients + " clients (ms)", percentile(s, 0.5));
                 }
