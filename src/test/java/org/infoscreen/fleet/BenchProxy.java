@@ -25,6 +25,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 final class BenchProxy implements AutoCloseable {
 
+    /** Key of {@link #connectedAtNanos(String)} for the first connection of any client. */
+    static final String ANY = "*";
+
     private record Link(String clientId, Socket client, Socket upstream) {
     }
 
@@ -87,7 +90,10 @@ final class BenchProxy implements AutoCloseable {
         }
     }
 
-    /** @return nanoTime of the first forwarded CONNECT of {@code clientId} since {@link #open()}, or null */
+    /**
+     * @return nanoTime of the first forwarded CONNECT of {@code clientId} (or of any client, {@link #ANY})
+     *         since {@link #open()}, or null
+     */
     Long connectedAtNanos(String clientId) {
         return connectedAt.get(clientId);
     }
@@ -118,9 +124,11 @@ final class BenchProxy implements AutoCloseable {
             String id = clientIdIn(Arrays.copyOf(buf, n));
             Socket upstream = new Socket(targetHost, targetPort);
             upstream.setTcpNoDelay(true);
+            long now = System.nanoTime();
             if (id != null) {
-                connectedAt.putIfAbsent(id, System.nanoTime());
+                connectedAt.putIfAbsent(id, now);
             }
+            connectedAt.putIfAbsent(ANY, now);
             links.add(new Link(id, client, upstream));
             upstream.getOutputStream().write(buf, 0, n);
             pump(upstream, client);
