@@ -10,10 +10,26 @@
 # Existing files are kept (run it again after adding displays). Needs openssl, mosquitto_passwd
 # (Debian: mosquitto) and Java 17 with the built jar (mvn -B -q -DskipTests package).
 # Settings: SERVER_DNS / SERVER_IPS (names of the broker in its certificate, see gen-certs.sh),
-# SIMULATOR_CLIENTS (broker accounts for the simulator profile, default 50; 0 = none).
+# SIMULATOR_CLIENTS (broker accounts for the simulator profile, default 50; 0 = none). Each is taken
+# from the environment, else from .env, else from .env.example (so the documented order - this
+# script first, then cp .env.example .env - and a later run after editing .env both agree with
+# what docker compose will use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "[compose-init] $*"; }
+# setting NAME DEFAULT: $NAME from the environment, else the last NAME=value line of .env, else of
+# .env.example, else DEFAULT (no shell evaluation of the files)
+setting() {
+  local name="$1" value file
+  if [ -n "${!name+x}" ]; then printf '%s' "${!name}"; return; fi
+  for file in .env .env.example; do
+    if [ -f "$file" ] && value="$(grep -E "^${name}=" "$file" | tail -n 1)" && [ -n "$value" ]; then
+      value="${value#*=}"; value="${value%\"}"; value="${value#\"}"
+      printf '%s' "$value"; return
+    fi
+  done
+  printf '%s' "$2"
+}
 
 # secrets/ is readable only by you; the files in it must be readable inside the containers
 # (the service runs as uid 10001, the broker as uid 1883), which a bind mount does not change
@@ -32,12 +48,13 @@ password mqtt_monitor_password
 password simulator_password
 
 if [ ! -f mosquitto/certs/server.crt ]; then
-  SERVER_DNS="${SERVER_DNS:-mosquitto,localhost}" mosquitto/gen-certs.sh
+  SERVER_DNS="$(setting SERVER_DNS mosquitto,localhost)" SERVER_IPS="$(setting SERVER_IPS 127.0.0.1)" mosquitto/gen-certs.sh
 fi
 
 mosquitto/add-user.sh infoscreen-fleet < secrets/mqtt_password
 mosquitto/add-user.sh infoscreen-monitor < secrets/mqtt_monitor_password
-clients="${SIMULATOR_CLIENTS:-50}"
+clients="$(setting SIMULATOR_CLIENTS 50)"
+case "$clients" in ''|*[!0-9]*) echo "[compose-init] SIMULATOR_CLIENTS must be a number >= 0, was '$clients'" >&2; exit 2 ;; esac
 for i in $(seq 1 "$clients"); do
   # the simulator's display N of seed 1 (SimulatorConfig.displayUuid), one account each
   mosquitto/add-device.sh "$(printf '5eed0001-0000-4000-8000-%012d' "$i")" < secrets/simulator_password > /dev/null

@@ -192,6 +192,91 @@ class ComposeFileTest {
         }
     }
 
+    /**
+     * Every file deploy/compose-init.sh writes a secret to (passwords, API tokens, broker password
+     * file, certificates and CA key) is ignored by git, so {@code git add -A} cannot commit one.
+     */
+    @Test
+    void everyPathComposeInitWritesSecretsToIsGitIgnored() throws IOException, InterruptedException {
+        String script = Files.readString(Path.of("deploy/compose-init.sh"));
+        Set<String> written = new TreeSet<>();
+        // password NAME -> secrets/NAME
+        find(script, "(?m)^password ([A-Za-z0-9_]+)$", new TreeSet<>()).forEach(n -> written.add("secrets/" + n));
+        // for spec in admin:admin prometheus:viewer ... -> secrets/<name>.token
+        Matcher tokens = Pattern.compile("for spec in ([^;]+);").matcher(script);
+        assertThat(tokens.find()).as("compose-init.sh's token loop").isTrue();
+        for (String spec : tokens.group(1).trim().split("\\s+")) {
+            written.add("secrets/" + spec.substring(0, spec.indexOf(':')) + ".token");
+        }
+        Matcher literal = Pattern.compile("(?:secrets|mosquitto)/[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)?").matcher(script);
+        while (literal.find()) {
+            String path = literal.group();
+            if (!path.endsWith(".sh") && !path.endsWith(".conf") && !path.equals("mosquitto/acl")) {
+                written.add(path);
+            }
+        }
+        written.add("mosquitto/certs/ca.key");
+        assertThat(written).contains("secrets/db_password", "secrets/api_tokens", "secrets/admin.token",
+                "secrets/prometheus.token", "mosquitto/passwd", "mosquitto/certs/server.key");
+        Assumptions.assumeTrue(Files.exists(Path.of(".git")), "not a git checkout");
+        for (String path : written) {
+            // a directory the script writes into (mosquitto/certs/) is checked as a directory
+            String asGitSees = script.contains(path + "/") ? path + "/" : path;
+            Process git = new ProcessBuilder("git", "check-ignore", "-q", "--no-index", asGitSees).inheritIO().start();
+            assertThat(git.waitFor()).as(path + " is ignored by .gitignore").isZero();
+        }
+    }
+
+    /**
+     * The broker's health check works with and without the plain loopback listener
+     * (docs/runbooks/mqtt-tls.md §4 removes it): it speaks TLS on 8883 to the name the service
+     * uses, checks the certificate against the mounted CA, and does not touch 1883.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void brokerHealthCheckUsesTheTlsListenerNotThePlainOne() throws IOException {
+        String test = String.valueOf(((Map<String, Object>) service("mosquitto").get("healthcheck")).get("test"));
+        assertThat(test).contains("mosquitto_sub").contains("-p 8883").contains("--cafile /mosquitto/certs/ca.crt")
+                .contains("-u infoscreen-monitor").doesNotContain("1883").doesNotContain("--insecure");
+        String url = String.valueOf(((Map<String, Object>) service("fleet").get("environment")).get("MQTT_URL"));
+        Matcher host = Pattern.compile("ssl://([^:]+):8883").matcher(url);
+        assertThat(host.matches()).as(url).isTrue();
+        assertThat(test).contains("-h " + host.group(1));
+        assertThat((List<String>) service("mosquitto").get("volumes")).contains("./mosquitto/certs:/mosquitto/certs:ro");
+        // the TLS listener is in mosquitto.conf itself, not in conf.d (which the runbook empties)
+        assertThat(Files.readString(Path.of("mosquitto/mosquitto.conf"))).containsPattern("(?m)^listener 8883\\s*$");
+    }
+
+    /** compose-init.sh takes SIMULATOR_CLIENTS etc. from the environment, else .env, else .env.example. */
+    @Test
+    void composeInitReadsItsSettingsFromDotEnv(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException, InterruptedException {
+        String script = Files.readString(Path.of("deploy/compose-init.sh"));
+        assertThat(script).contains("clients=\"$(setting SIMULATOR_CLIENTS 50)\"");
+        Matcher fn = Pattern.compile("(?ms)^setting\\(\\) \\{.*?^}").matcher(script);
+        assertThat(fn.find()).as("setting() in compose-init.sh").isTrue();
+        Files.writeString(dir.resolve("setting.sh"), fn.group());
+        Files.writeString(dir.resolve(".env.example"), "SIMULATOR_CLIENTS=50\nSERVER_DNS=mosquitto,localhost\n");
+        Files.writeString(dir.resolve(".env"), "# raised\nSIMULATOR_CLIENTS=7\n");
+        String probe = "set -euo pipefail; . ./setting.sh; "
+                + "echo \"$(setting SIMULATOR_CLIENTS 50) $(setting SERVER_DNS x) $(setting SERVER_IPS 127.0.0.1)\"";
+        assertThat(bash(dir, probe, Map.of())).isEqualTo("7 mosquitto,localhost 127.0.0.1");
+        assertThat(bash(dir, probe, Map.of("SIMULATOR_CLIENTS", "3"))).startsWith("3 ");
+        Files.delete(dir.resolve(".env"));
+        assertThat(bash(dir, probe, Map.of())).startsWith("50 ");
+    }
+
+    private static String bash(Path dir, String command, Map<String, String> env) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder("bash", "-c", command).directory(dir.toFile()).redirectErrorStream(true);
+        pb.environment().remove("SIMULATOR_CLIENTS");
+        pb.environment().remove("SERVER_DNS");
+        pb.environment().remove("SERVER_IPS");
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes()).strip();
+        assertThat(p.waitFor()).as(out).isZero();
+        return out;
+    }
+
     @Test
     void dockerfileIsAMultiStageNonRootJreBuildWithTheReadmeCommands() throws IOException {
         String dockerfile = Files.readString(Path.of("Dockerfile"));
