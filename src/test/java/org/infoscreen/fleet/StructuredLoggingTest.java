@@ -129,6 +129,49 @@ class StructuredLoggingTest extends FleetTestSupport {
         assertThat(rootAppenders(ctx)).contains("console-text");
     }
 
+    @Test
+    void logFormatIsCaseInsensitiveAndAnUnknownValueLogsAsTextWithOneWarning() {
+        LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
+        List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+        org.apache.logging.log4j.status.StatusListener listener = new org.apache.logging.log4j.status.StatusListener() {
+            @Override
+            public void log(org.apache.logging.log4j.status.StatusData data) {
+                if (data.getLevel().isMoreSpecificThan(org.apache.logging.log4j.Level.WARN)) {
+                    warnings.add(data.getMessage().getFormattedMessage());
+                }
+            }
+
+            @Override
+            public org.apache.logging.log4j.Level getStatusLevel() {
+                return org.apache.logging.log4j.Level.WARN;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        org.apache.logging.log4j.status.StatusLogger.getLogger().registerListener(listener);
+        try {
+            System.setProperty("LOG_FORMAT", "JSON");
+            Configurator.reconfigure();
+            assertThat(rootAppenders(ctx)).contains("console-json").doesNotContain("console-text");
+            assertThat(warnings).as("no warning for a known format").noneMatch(w -> w.contains("LOG_FORMAT"));
+
+            System.setProperty("LOG_FORMAT", "xml-bogus");
+            Configurator.reconfigure();
+            assertThat(rootAppenders(ctx)).as("an unknown format logs as text, never nowhere").contains("console-text");
+            assertThat(warnings).as("one warning").filteredOn(w -> w.contains("LOG_FORMAT")).hasSize(1)
+                    .first().asString().contains("xml-bogus").contains("text").contains("json");
+            assertThat(warnings).noneMatch(w -> w.contains("Unable to locate appender"));
+        } finally {
+            org.apache.logging.log4j.status.StatusLogger.getLogger().removeListener(listener);
+            System.clearProperty("LOG_FORMAT");
+            Configurator.reconfigure();
+            captureJsonLines();
+        }
+        assertThat(rootAppenders(ctx)).contains("console-text");
+    }
+
     /** @return the rewrite policy log4j2.xml gives the appender console-json (a RedactCredentials, if the plugin was found) */
     private static org.apache.logging.log4j.core.appender.rewrite.RewritePolicy configuredPolicy(LoggerContext ctx) {
         Object appender = ctx.getConfiguration().getAppender("console-json");
