@@ -184,4 +184,56 @@ class MetricsTest extends FleetTestSupport {
         // conventions: counters end in _total, times are seconds
         assertThat(now).contains("# TYPE fleet_mqtt_reconnects_total counter", "# TYPE fleet_sweep_duration_seconds histogram");
     }
+
+    /**
+     * Prometheus conventions (https://prometheus.io/docs/practices/naming/): every fleet family has
+     * HELP text and no camelCase label, labelled counters exist at 0 before the first event, CPU
+     * time in seconds; and {@code promtool check metrics} finds nothing in the fleet series
+     * (skipped when promtool is not installed; Camel's own camel_* series keep Camel's routeId labels).
+     */
+    @Test
+    void fleetSeriesFollowThePrometheusConventions() throws Exception {
+        // something of every route-recorded family: a stored message, a rejected one, a sweep
+        publish(UUID.randomUUID(), "heartbeat", "{\"process_status\":\"running\"}");
+        publish(UUID.randomUUID(), "health", "not json");
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                assertThat(scrape()).contains("fleet_ingest_latency_seconds_count", "fleet_sweep_duration_seconds_count"));
+        String now = scrape();
+        java.util.Set<String> families = new java.util.TreeSet<>();
+        for (String line : now.split("\n")) {
+            if (line.startsWith("# TYPE fleet_")) {
+                families.add(line.split(" ")[2]);
+            }
+            if (line.startsWith("fleet_")) {
+                assertThat(line).as("no camelCase label on fleet series").doesNotContain("camelContext=");
+            }
+        }
+        assertThat(families).contains("fleet_messages_ingested_total", "fleet_ingest_latency_seconds", "fleet_sweep_duration_seconds",
+                "fleet_messages_rejected_total", "fleet_recovery_attempts_total", "fleet_api_requests_refused_total",
+                "fleet_mqtt_connection_failures_total");
+        for (String family : families) {
+            assertThat(now).as("HELP of " + family).containsPattern("(?m)^# HELP " + family + " \\S");
+        }
+        // known label values at 0 before they happen
+        assertThat(value(now, "fleet_messages_rejected_total", "reason=\"client_mismatch\"")).isZero();
+        assertThat(value(now, "fleet_messages_ingested_total", "kind=\"commands/ack\"")).isNotNaN();
+        assertThat(value(now, "fleet_recovery_attempts_total", "action=\"power_cycle\"")).isNotNaN();
+        assertThat(value(now, "fleet_api_requests_refused_total", "reason=\"forbidden\"")).isNotNaN();
+        assertThat(value(now, "fleet_mqtt_connection_failures_total", "client_id=\"" + clientId() + "\"", "reason=\"auth_refused\"")).isZero();
+        // CPU time in base units
+        assertThat(now).doesNotContain("process_cpu_time_ns_total").contains("# TYPE process_cpu_seconds_total counter");
+        assertThat(value(now, "process_cpu_seconds_total")).isPositive();
+
+        java.nio.file.Path promtool = java.util.stream.Stream.of(System.getenv("PATH").split(java.io.File.pathSeparator))
+                .map(d -> java.nio.file.Path.of(d, "promtool")).filter(java.nio.file.Files::isExecutable).findFirst().orElse(null);
+        org.junit.jupiter.api.Assumptions.assumeTrue(promtool != null, "promtool not installed (Debian: prometheus)");
+        Process p = new ProcessBuilder(promtool.toString(), "check", "metrics").redirectErrorStream(true).start();
+        try (var in = p.getOutputStream()) {
+            in.write(now.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        String findings = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        p.waitFor();
+        List<String> ours = findings.lines().filter(l -> l.startsWith("fleet_") || l.startsWith("process_")).toList();
+        assertThat(ours).as("promtool check metrics on the fleet and process series").isEmpty();
+    }
 }

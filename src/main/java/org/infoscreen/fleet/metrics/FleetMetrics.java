@@ -59,7 +59,9 @@ public class FleetMetrics {
     public FleetMetrics(MeterRegistry registry, MqttIngestMonitor monitor, boolean recoveryEnabled) {
         this.registry = registry;
         this.recoveryEnabled = recoveryEnabled;
-        registry.config().meterFilter(histograms());
+        registry.config().meterFilter(conventions()).meterFilter(histograms());
+        preRegister(registry);
+        processCpuInSeconds(registry);
         for (String state : LIVENESS_STATES) {
             AtomicLong value = new AtomicLong();
             clients.put(state, value);
@@ -139,6 +141,73 @@ public class FleetMetrics {
             return b ? 1 : 0;
         }
         return 0;
+    }
+
+    /** HELP text of the fleet series the routes record through Camel's micrometer endpoints (which set none). */
+    static final Map<String, String> DESCRIPTIONS = Map.of(
+            "fleet.messages.ingested", "Device messages stored, by kind (heartbeat, health, service_failed, status, commands/ack)",
+            "fleet.messages.rejected", "Device messages quarantined in rejected_messages, by reason (payload guide)",
+            "fleet.ingest.latency", "Time from receiving a device message to its database commit",
+            "fleet.sweep.duration", "Duration of one sweep run, by sweep (liveness, recovery, commands)",
+            "fleet.recovery.attempts", "Commands issued by the crash auto-recovery, by action",
+            "fleet.power.operations", "Power driver operations, by driver, operation and result",
+            "fleet.api.requests.refused", "REST requests refused by the authentication, by reason");
+
+    /** Reason codes of quarantined messages (docs/MQTT_EVENT_PAYLOAD_GUIDE.md, rejected messages). */
+    static final List<String> REJECT_REASONS = List.of("invalid_topic", "payload_too_large", "invalid_encoding", "invalid_json",
+            "not_an_object", "invalid_field", "unknown_command", "client_mismatch", "internal_error");
+    static final List<String> MESSAGE_KINDS = List.of("heartbeat", "health", "service_failed", "status", "commands/ack");
+    static final List<String> RECOVERY_ACTIONS = List.of("restart_app", "reboot_host", "power_cycle");
+    static final List<String> REFUSED_REASONS = List.of("missing_token", "invalid_token", "forbidden");
+
+    /**
+     * Prometheus conventions for the fleet series: no {@code camelContext} label (camelCase, and
+     * the same on every series of one service; Camel's own {@code camel_*} series keep theirs) and
+     * a HELP text on every {@code fleet_*} family.
+     */
+    static MeterFilter conventions() {
+        return new MeterFilter() {
+            @Override
+            public Meter.Id map(Meter.Id id) {
+                if (!id.getName().startsWith("fleet.")) {
+                    return id;
+                }
+                List<io.micrometer.core.instrument.Tag> tags = new java.util.ArrayList<>();
+                id.getTagsAsIterable().forEach(t -> {
+                    if (!"camelContext".equals(t.getKey())) {
+                        tags.add(t);
+                    }
+                });
+                String description = id.getDescription() != null ? id.getDescription() : DESCRIPTIONS.get(id.getName());
+                return new Meter.Id(id.getName(), Tags.of(tags), id.getBaseUnit(), description, id.getType());
+            }
+        };
+    }
+
+    /**
+     * Labelled counters start at 0 for every known label value, so {@code rate()} and
+     * {@code increase()} see the first event and an alert on a series finds it before it happens.
+     */
+    private static void preRegister(MeterRegistry registry) {
+        MESSAGE_KINDS.forEach(k -> registry.counter("fleet.messages.ingested", "kind", k));
+        REJECT_REASONS.forEach(r -> registry.counter("fleet.messages.rejected", "reason", r));
+        RECOVERY_ACTIONS.forEach(a -> registry.counter("fleet.recovery.attempts", "action", a));
+        REFUSED_REASONS.forEach(r -> registry.counter("fleet.api.requests.refused", "reason", r));
+    }
+
+    /**
+     * Micrometer's processor binder reports {@code process.cpu.time} in nanoseconds
+     * ({@code process_cpu_time_ns_total}); Prometheus wants base units: it is replaced by the
+     * standard {@code process_cpu_seconds_total}.
+     */
+    private static void processCpuInSeconds(MeterRegistry registry) {
+        registry.getMeters().stream().filter(m -> m.getId().getName().equals("process.cpu.time")).toList().forEach(registry::remove);
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                && os.getProcessCpuTime() >= 0) {
+            FunctionCounter.builder("process.cpu", os, o -> o.getProcessCpuTime() / 1e9).baseUnit("seconds")
+                    .description("CPU time used by the JVM process").register(registry);
+        }
+        registry.config().meterFilter(MeterFilter.deny(id -> id.getName().equals("process.cpu.time")));
     }
 
     /** Histogram buckets (SLOs) for the latency timers, 1 ms to 60 s. */

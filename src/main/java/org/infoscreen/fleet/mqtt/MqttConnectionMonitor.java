@@ -33,6 +33,11 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class MqttConnectionMonitor {
 
+    /** Every reason code of {@link #failed}: the configuration ones and refused, timeout, unreachable, other. */
+    static final java.util.List<String> FAILURE_REASONS = java.util.List.of("auth_refused", "tls_untrusted",
+            "tls_certificate_expired", "tls_hostname_mismatch", "tls_handshake", "tls_config", "config", "refused",
+            "timeout", "unreachable", "other");
+
     /** Reasons that a retry will not cure: wrong credentials, certificates or files. */
     public static final java.util.Set<String> CONFIGURATION_REASONS = java.util.Set.of("auth_refused", "tls_untrusted",
             "tls_certificate_expired", "tls_hostname_mismatch", "tls_handshake", "tls_config", "config");
@@ -104,6 +109,10 @@ public final class MqttConnectionMonitor {
                     .description("1 while the service's MQTT client is connected to the broker, else 0")
                     .tag("client_id", id)
                     .register(meters);
+            // every reason starts at 0 (Prometheus: a counter that appears with its first increment hides it from rate())
+            for (String reason : FAILURE_REASONS) {
+                failureCounter(id, reason);
+            }
             return s;
         });
     }
@@ -151,13 +160,16 @@ public final class MqttConnectionMonitor {
         s.lastFailureReason = reason;
         s.lastFailureMessage = describe(error);
         s.failures.incrementAndGet();
-        Counter.builder("fleet.mqtt.connection.failures")
+        failureCounter(clientId, reason).increment();
+        return reason;
+    }
+
+    private Counter failureCounter(String clientId, String reason) {
+        return Counter.builder("fleet.mqtt.connection.failures")
                 .description("Failed connection attempts of the service's MQTT clients, by reason")
                 .tag("client_id", clientId)
                 .tag("reason", reason)
-                .register(meters)
-                .increment();
-        return reason;
+                .register(meters);
     }
 
     /** The connection is no longer wanted (route or producer stopped). */
