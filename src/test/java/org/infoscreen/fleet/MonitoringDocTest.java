@@ -70,6 +70,35 @@ class MonitoringDocTest {
         }
     }
 
+    /**
+     * Rules on series read from the database (the same value on every instance) take max over the
+     * instances, never a plain sum (N instances would count everything N times); and the rule block
+     * passes {@code promtool check rules} when promtool is installed.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void alertRulesAggregateDatabaseGaugesWithMaxAndPassPromtool(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws IOException, InterruptedException {
+        String doc = doc();
+        int start = doc.indexOf("```yaml\ngroups:");
+        String yaml = doc.substring(start + "```yaml\n".length(), doc.indexOf("```", start + 7));
+        Map<String, Object> rules = (Map<String, Object>) new Load(LoadSettings.builder().build()).loadFromString(yaml);
+        for (Map<String, Object> rule : (List<Map<String, Object>>) ((List<Map<String, Object>>) rules.get("groups")).get(0).get("rules")) {
+            String expr = String.valueOf(rule.get("expr"));
+            if (expr.matches("(?s).*\\b(fleet_commands|fleet_clients\\w*|fleet_recovery_paused)\\b.*")) {
+                assertThat(expr).as(rule.get("alert") + ": a database gauge aggregated over instances with max").contains("max");
+                assertThat(expr).as(String.valueOf(rule.get("alert"))).doesNotContainPattern("^sum\\((delta|rate|increase)?\\(?fleet_");
+            }
+        }
+        java.nio.file.Path promtool = java.util.stream.Stream.of(System.getenv("PATH").split(java.io.File.pathSeparator))
+                .map(d -> java.nio.file.Path.of(d, "promtool")).filter(java.nio.file.Files::isExecutable).findFirst().orElse(null);
+        org.junit.jupiter.api.Assumptions.assumeTrue(promtool != null, "promtool not installed (Debian: prometheus)");
+        java.nio.file.Path file = java.nio.file.Files.writeString(dir.resolve("rules.yml"), yaml);
+        Process p = new ProcessBuilder(promtool.toString(), "check", "rules", file.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(out).isZero();
+    }
+
     @Test
     void everySeriesTheDocNamesIsExposed() throws IOException {
         assertThat(EXPOSED).containsAll(series(doc()));
