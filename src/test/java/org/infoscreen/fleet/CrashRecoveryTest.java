@@ -234,6 +234,8 @@ class CrashRecoveryTest extends FleetTestSupport {
 
     @Test
     void flappingDisplaySpendsTheBudgetAndIsMarkedExhaustedOnce() {
+        double exhaustedBefore = metric("fleet_recovery_outcomes_total", "outcome", "exhausted");
+        assertThat(exhaustedBefore).as("the outcome counter exists before the first outcome").isNotNaN();
         TestDisplay d = onlineDisplay(); // every restart_app helps... for a while
         for (int attempt = 1; attempt <= 3; attempt++) {
             int expected = attempt;
@@ -258,6 +260,7 @@ class CrashRecoveryTest extends FleetTestSupport {
         assertThat(overview.path("recovery_state").asText()).isEqualTo("exhausted");
         // once exhausted, the client is skipped as exhausted, never decided again
         await().atMost(WAIT).until(() -> skips(d, "exhausted") == 1);
+        assertThat(metric("fleet_recovery_outcomes_total", "outcome", "exhausted") - exhaustedBefore).as("counted once").isEqualTo(1);
     }
 
     @Test

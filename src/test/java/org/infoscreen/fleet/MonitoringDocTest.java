@@ -26,7 +26,7 @@ class MonitoringDocTest {
     static final Set<String> EXPOSED = Set.of(
             "fleet_messages_ingested_total", "fleet_messages_rejected_total", "fleet_ingest_latency_seconds",
             "fleet_sweep_duration_seconds", "fleet_clients", "fleet_clients_recovery_exhausted", "fleet_clients_service_failed",
-            "fleet_recovery_paused", "fleet_commands", "fleet_recovery_attempts_total", "fleet_mqtt_reconnects_total",
+            "fleet_recovery_paused", "fleet_commands", "fleet_recovery_attempts_total", "fleet_recovery_outcomes_total", "fleet_mqtt_reconnects_total",
             "fleet_mqtt_resubscribes_total", "fleet_mqtt_consumer_subscribed",
             "fleet_mqtt_last_message_age_seconds", "fleet_health_probes_received_total",
             // MQTT connection and TLS certificate monitoring (MqttConnectionMonitor, CertificateExpiryMonitor)

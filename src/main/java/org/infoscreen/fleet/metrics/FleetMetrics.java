@@ -150,6 +150,7 @@ public class FleetMetrics {
             "fleet.ingest.latency", "Time from receiving a device message to its database commit",
             "fleet.sweep.duration", "Duration of one sweep run, by sweep (liveness, recovery, commands)",
             "fleet.recovery.attempts", "Commands issued by the crash auto-recovery, by action",
+            "fleet.recovery.outcomes", "Displays the crash auto-recovery gave up on, once each: exhausted (budget spent) or alert (stale, left to people)",
             "fleet.power.operations", "Power driver operations, by driver, operation and result",
             "fleet.api.requests.refused", "REST requests refused by the authentication, by reason");
 
@@ -192,6 +193,7 @@ public class FleetMetrics {
         MESSAGE_KINDS.forEach(k -> registry.counter("fleet.messages.ingested", "kind", k));
         REJECT_REASONS.forEach(r -> registry.counter("fleet.messages.rejected", "reason", r));
         RECOVERY_ACTIONS.forEach(a -> registry.counter("fleet.recovery.attempts", "action", a));
+        List.of("exhausted", "alert").forEach(o -> registry.counter("fleet.recovery.outcomes", "outcome", o));
         REFUSED_REASONS.forEach(r -> registry.counter("fleet.api.requests.refused", "reason", r));
     }
 
