@@ -34,6 +34,7 @@ public class MqttIngestMonitor {
     private volatile Instant disconnectedAt;
     private volatile Instant lastMessageAt;
     private volatile Instant lastProbeAt;
+    private volatile Instant lastResubscribeAt;
     private volatile String lastProblem;
 
     /**
@@ -94,11 +95,14 @@ public class MqttIngestMonitor {
         }
     }
 
-    /** The watchdog resubscribed because nothing arrived for {@link #resubscribeAfter()}. */
+    /**
+     * The watchdog resubscribed because nothing arrived for {@link #resubscribeAfter()}. The next
+     * resubscribe waits a full window from now; the silence (readiness, the last-message age) is
+     * not reset: the consumer counts as receiving again only once a message actually arrives.
+     */
     public void resubscribed() {
         resubscribes.incrementAndGet();
-        // the silence is measured again from now: the fresh subscription gets a full window
-        lastMessageAt = clock.instant();
+        lastResubscribeAt = clock.instant();
     }
 
     /**
@@ -117,10 +121,14 @@ public class MqttIngestMonitor {
         return from == null ? null : Duration.between(from, clock.instant());
     }
 
-    /** @return whether the watchdog should resubscribe now */
+    /** @return whether the watchdog should resubscribe now: silent for {@link #resubscribeAfter()}, also since its last resubscribe */
     public boolean resubscribeDue() {
         Duration s = silence();
-        return !resubscribeAfter.isZero() && s != null && s.compareTo(resubscribeAfter) > 0;
+        if (resubscribeAfter.isZero() || s == null || s.compareTo(resubscribeAfter) <= 0) {
+            return false;
+        }
+        Instant last = lastResubscribeAt;
+        return last == null || Duration.between(last, clock.instant()).compareTo(resubscribeAfter) > 0;
     }
 
     /** @return whether the consumer is connected, subscribed and not silent for longer than {@link #maxSilence()} */
