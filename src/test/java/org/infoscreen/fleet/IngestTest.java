@@ -282,13 +282,13 @@ class IngestTest extends FleetTestSupport {
             Map<String, Object> known = client(uuid);
             Instant lastAlive = instant(known.get("last_alive_at"));
             Instant stateSince = instant(known.get("connection_state_since"));
-            double statusIngested = metric("fleet_messages_ingested_total", "kind=\"status\"");
+            double statusIngested = metric("fleet_messages_ingested_total", "kind", "status");
 
             // re-subscribe: the broker replays both retained messages with the retain flag set
             context.getRouteController().stopRoute("mqtt-ingest");
             context.getRouteController().startRoute("mqtt-ingest");
             await().atMost(WAIT).untilAsserted(() ->
-                    assertThat(metric("fleet_messages_ingested_total", "kind=\"status\"")).isGreaterThan(statusIngested));
+                    assertThat(metric("fleet_messages_ingested_total", "kind", "status")).isGreaterThan(statusIngested));
             UUID marker = UUID.randomUUID();
             publish(marker, "heartbeat", "{}");
             awaitClient(marker);

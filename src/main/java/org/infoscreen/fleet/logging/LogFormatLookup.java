@@ -6,7 +6,6 @@ import org.apache.logging.log4j.core.lookup.StrLookup;
 import org.apache.logging.log4j.status.StatusLogger;
 
 import java.util.Locale;
-import java.util.function.UnaryOperator;
 
 /**
  * Log4j lookup {@code ${logFormat:}} for log4j2.xml: the console format from the system property
@@ -25,7 +24,7 @@ public final class LogFormatLookup implements StrLookup {
 
     @Override
     public String lookup(String key) {
-        return resolve(name -> System.getProperty(name, System.getenv(name)));
+        return resolve(System.getProperty("LOG_FORMAT", System.getenv("LOG_FORMAT")));
     }
 
     @Override
@@ -34,11 +33,10 @@ public final class LogFormatLookup implements StrLookup {
     }
 
     /**
-     * @param settings system property or environment variable by name
+     * @param raw the configured value ({@code LOG_FORMAT}), {@code null} when unset
      * @return {@code text} or {@code json}
      */
-    static String resolve(UnaryOperator<String> settings) {
-        String raw = settings.apply("LOG_FORMAT");
+    static String resolve(String raw) {
         if (raw == null || raw.isBlank()) {
             return "text";
         }
