@@ -155,7 +155,9 @@ public abstract class FleetTestSupport extends CamelMainTestSupport {
         Properties p = new Properties();
         p.setProperty("fleet.db.url", databaseUrl());
         p.setProperty("fleet.db.schema", schema);
-        p.setProperty("fleet.db.pool-size", "4");
+        // the ingest worker, the snapshot writer, the sweeps and REST, plus tests that hold locks and
+        // query the service's pool while two of its connections wait
+        p.setProperty("fleet.db.pool-size", "8");
         p.setProperty("fleet.mqtt.url", mqttUrl());
         p.setProperty("fleet.mqtt.client-id", clientId);
         p.setProperty("fleet.mqtt.topic-prefix", topicPrefix);
