@@ -88,6 +88,20 @@ public class FleetConfiguration implements CamelConfiguration {
     int tlsExpiryWarnDays;
     @PropertyInject(value = "fleet.mqtt.topic-prefix", defaultValue = "infoscreen")
     String topicPrefix;
+    @PropertyInject(value = "fleet.instance-id", defaultValue = "")
+    String instanceId;
+    @PropertyInject(value = "fleet.mqtt.client-id", defaultValue = "")
+    String mqttClientId;
+    @PropertyInject(value = "fleet.mqtt.shared-group", defaultValue = "")
+    String mqttSharedGroup;
+    @PropertyInject(value = "fleet.quartz.scheduler-name", defaultValue = "infoscreen-fleet")
+    String quartzSchedulerName;
+    @PropertyInject(value = "fleet.quartz.thread-count", defaultValue = "3")
+    int quartzThreadCount;
+    @PropertyInject(value = "fleet.quartz.checkin-interval-ms", defaultValue = "7500")
+    long quartzCheckinIntervalMs;
+    @PropertyInject(value = "fleet.quartz.misfire-threshold-ms", defaultValue = "1000")
+    long quartzMisfireThresholdMs;
     @PropertyInject(value = "fleet.mqtt.max-payload-bytes", defaultValue = "65536")
     int maxPayloadBytes;
     @PropertyInject(value = "fleet.quarantine.payload-bytes", defaultValue = "2048")
@@ -185,6 +199,10 @@ public class FleetConfiguration implements CamelConfiguration {
         }, true, true);
         migrate(dataSource);
         context.getRegistry().bind("dataSource", dataSource);
+        HikariDataSource quartzDataSource = quartzDataSource(jdbcUrl, user, password);
+        org.infoscreen.fleet.cluster.QuartzCluster.install(context, quartzDataSource, quartzDataSource::close,
+                quartzSchedulerName, quartzThreadCount, quartzCheckinIntervalMs, quartzMisfireThresholdMs);
+        configureInstance(properties);
         configureApiSecurity(context, secrets, dataSource);
 
         String brokerUrl = mqttUrl;
@@ -285,6 +303,31 @@ public class FleetConfiguration implements CamelConfiguration {
         }
         context.getRegistry().bind("dashboardAssets", new org.infoscreen.fleet.dashboard.DashboardAssets(dashboardRefreshIntervalS));
         context.getRegistry().bind("commandMessages", new org.infoscreen.fleet.commands.CommandMessages(mapper, topicPrefix));
+    }
+
+    /**
+     * This instance's identity among several (docs/scaling.md): {@code fleet.instance-id} (the host
+     * name unless {@code FLEET_INSTANCE_ID} is set), the MQTT client id ({@code MQTT_CLIENT_ID} or
+     * {@code infoscreen-fleet-<instance id>}) and the ingest subscription
+     * ({@code fleet.mqtt.ingest-subscription}: {@code $share/<MQTT_SHARED_GROUP>/<prefix>/#}, or
+     * {@code <prefix>/#} with an empty group).
+     */
+    private void configureInstance(PropertiesComponent properties) {
+        String host = System.getenv("HOSTNAME");
+        if (host == null || host.isBlank()) {
+            try {
+                host = java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.io.IOException e) {
+                host = null;
+            }
+        }
+        String instance = org.infoscreen.fleet.cluster.ClusterSettings.instanceId(instanceId, host);
+        String clientId = org.infoscreen.fleet.cluster.ClusterSettings.clientId(mqttClientId, instance);
+        String subscription = org.infoscreen.fleet.cluster.ClusterSettings.ingestSubscription(topicPrefix, mqttSharedGroup);
+        properties.addOverrideProperty("fleet.instance-id", instance);
+        properties.addOverrideProperty("fleet.mqtt.client-id", clientId);
+        properties.addOverrideProperty("fleet.mqtt.ingest-subscription", subscription);
+        LOG.info("Instance '{}': MQTT client id {}, ingest subscription {}", instance, clientId, subscription);
     }
 
     /** REST authentication, roles and limits (docs/api.md, "Authentication"). */
@@ -462,6 +505,26 @@ public class FleetConfiguration implements CamelConfiguration {
         config.setInitializationFailTimeout(-1);
         config.addDataSourceProperty("connectTimeout", "2");
         config.addDataSourceProperty("socketTimeout", "5");
+        return new HikariDataSource(config);
+    }
+
+    /**
+     * Quartz's own small pool (scheduler, misfire and cluster threads plus the workers finishing a
+     * sweep): the clustered job store never waits behind ingest or REST for a connection.
+     */
+    private HikariDataSource quartzDataSource(String jdbcUrl, String user, String password) {
+        HikariConfig config = new HikariConfig();
+        config.setPoolName("fleet-db-quartz");
+        config.setJdbcUrl(jdbcUrl);
+        config.setUsername(user);
+        if (password != null) {
+            config.setPassword(password);
+        }
+        config.setMaximumPoolSize(quartzThreadCount + 3);
+        config.setMinimumIdle(1);
+        config.setConnectionTimeout(dbConnectionTimeoutMs);
+        config.setSchema(dbSchema);
+        config.setInitializationFailTimeout(-1);
         return new HikariDataSource(config);
     }
 

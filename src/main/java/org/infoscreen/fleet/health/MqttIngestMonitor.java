@@ -84,6 +84,11 @@ public class MqttIngestMonitor {
         return (topicPrefix.endsWith("/") ? topicPrefix : topicPrefix + "/") + "_service/probe/";
     }
 
+    /** @return the self-probe topic of the ingest client {@code clientId}: {@code <prefix>/_service/probe/<clientId>} */
+    public String probeTopic(String clientId) {
+        return probeTopicPrefix + clientId;
+    }
+
     /** A message arrived on the subscription (a self-probe when its topic is under {@link #probeTopicPrefix(String)}). */
     public void messageReceived(String topic) {
         boolean probe = topic != null && topic.startsWith(probeTopicPrefix);

@@ -138,17 +138,29 @@ public class SessionSafeMqttConsumer extends DefaultConsumer {
     }
 
     /**
-     * Subscribes to the endpoint's topic and tells the monitor whether the broker granted it.
+     * Subscribes to the endpoint's topic and tells the monitor whether the broker granted it. When
+     * the topic is a shared subscription ({@code $share/<group>/…}), the broker hands each message
+     * to one member of the group, so this instance's self-probe could reach another instance: the
+     * probe topic of this client ({@code <prefix>/_service/probe/<client id>}) is subscribed as well,
+     * without sharing, in the same SUBSCRIBE, and both must be granted.
      *
-     * @throws MqttException when SUBSCRIBE fails or the broker refuses it (reason code ≥ 0x80); the
-     *                       connection then counts it as a failure and connects again
+     * @throws MqttException when SUBSCRIBE fails or the broker refuses a filter (reason code ≥ 0x80);
+     *                       the connection then counts it as a failure and connects again
      */
     private void subscribe(MqttClient c) throws MqttException {
         try {
-            IMqttToken token = c.subscribe(getEndpoint().getTopic(), getEndpoint().getConfiguration().getQos());
+            String topic = getEndpoint().getTopic();
+            int qos = getEndpoint().getConfiguration().getQos();
+            IMqttToken token = org.infoscreen.fleet.cluster.ClusterSettings.isShared(topic)
+                    ? c.subscribe(new String[] {topic, monitor.probeTopic(c.getClientId())}, new int[] {qos, qos})
+                    : c.subscribe(topic, qos);
             int[] codes = token.getReasonCodes();
-            if (codes != null && codes.length > 0 && codes[0] >= 0x80) {
-                throw new MqttException(codes[0]);
+            if (codes != null) {
+                for (int code : codes) {
+                    if (code >= 0x80) {
+                        throw new MqttException(code);
+                    }
+                }
             }
             monitor.subscribed(true, null);
         } catch (MqttException e) {
