@@ -313,13 +313,12 @@ public class FleetConfiguration implements CamelConfiguration {
      * {@code <prefix>/#} with an empty group).
      */
     private void configureInstance(PropertiesComponent properties) {
-        String host = System.getenv("HOSTNAME");
-        if (host == null || host.isBlank()) {
-            try {
-                host = java.net.InetAddress.getLocalHost().getHostName();
-            } catch (java.io.IOException e) {
-                host = null;
-            }
+        String host;
+        try {
+            // a container's host name in Docker and Kubernetes
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = null;
         }
         String instance = org.infoscreen.fleet.cluster.ClusterSettings.instanceId(instanceId, host);
         String clientId = org.infoscreen.fleet.cluster.ClusterSettings.clientId(mqttClientId, instance);

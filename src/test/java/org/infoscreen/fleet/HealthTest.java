@@ -106,8 +106,11 @@ class HealthTest extends FleetTestSupport {
         long resubscribes = before.path("resubscribes").asLong();
 
         // the state a failed resubscribe leaves behind: connected, nothing arrives
-        MqttClient consumer = ((SessionSafeMqttConsumer) context.getRoute("mqtt-ingest").getConsumer()).client();
-        consumer.unsubscribe(topicPrefix() + "/#");
+        SessionSafeMqttConsumer ingest = (SessionSafeMqttConsumer) context.getRoute("mqtt-ingest").getConsumer();
+        MqttClient consumer = ingest.client();
+        // every filter of the ingest: the (shared) device subscription and the unshared own self-probe topic
+        consumer.unsubscribe(new String[] {ingest.getEndpoint().getTopic(),
+                org.infoscreen.fleet.health.MqttIngestMonitor.probeTopicPrefix(topicPrefix()) + consumer.getClientId()});
 
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
             assertThat(http("GET", "/observe/health/ready").statusCode()).isEqualTo(503);
