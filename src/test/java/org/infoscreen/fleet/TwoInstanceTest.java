@@ -190,9 +190,14 @@ class TwoInstanceTest {
     void killingOneInstanceLeavesTheOtherDoingAllTheWork() {
         assertThat(a.kill()).isEqualTo(137);
 
-        // sweeps: b takes a's triggers over; a display crashing now gets its recovery command from b
+        // sweeps: b takes a's triggers over; a display crashing now gets its recovery command from b.
+        // It reports the crash with every health snapshot: Mosquitto queues part of them for a's
+        // offline session, the others reach b
         PersistentDevice crashed = displays.get(2);
-        crashed.publish("health", "{\"process_status\":\"crashed\",\"hostname\":\"two-crashed-later\"}");
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(500)).until(() -> {
+            crashed.publish("health", "{\"process_status\":\"crashed\",\"hostname\":\"two-crashed-later\"}");
+            return "crashed".equals(scalar("SELECT liveness_state FROM clients WHERE uuid = ?", crashed.uuid()));
+        });
         await().atMost(WAIT).until(() -> recoveryCommands(crashed.uuid()) == 1);
         double liveness = sweeps(b, "liveness");
         await().atMost(WAIT).until(() -> sweeps(b, "liveness") >= liveness + 10);

@@ -24,7 +24,9 @@ import java.util.UUID;
  * <p>Quartz gets its connections from a pool of its own (given here; the service's pool serves
  * ingest and REST, and Quartz's scheduler, misfire and cluster threads must not wait behind them),
  * registered with Quartz's {@link DBConnectionManager} under a name unique to this Camel context.
- * The scheduler is shut down, waiting for a running sweep, when the Camel context stops, also when
+ * When the Camel context starts stopping, the scheduler goes to standby (no trigger fires against
+ * a stopping route; in a cluster the other instances fire them). It is shut down, waiting for a
+ * running sweep, when the Camel context stops, also when
  * camel-quartz would keep it (it does while a job of a route that never started is registered), so
  * no Quartz thread outlives the service; then the pool is closed.
  */
@@ -57,6 +59,18 @@ public final class QuartzCluster {
         quartz.setProperties(properties);
         // the scheduler name is the same on every instance, not suffixed with the Camel context's name
         quartz.setPrefixInstanceName(false);
+        // from the moment the context starts stopping no trigger fires here (the other instances
+        // take them): a sweep that started still finishes, none starts against a stopping route
+        context.getManagementStrategy().addEventNotifier(new org.apache.camel.support.SimpleEventNotifierSupport() {
+            @Override
+            public void notify(org.apache.camel.spi.CamelEvent event) throws Exception {
+                Scheduler scheduler = quartz.getScheduler();
+                if (event instanceof org.apache.camel.spi.CamelEvent.CamelContextStoppingEvent
+                        && scheduler != null && !scheduler.isShutdown()) {
+                    scheduler.standby();
+                }
+            }
+        });
         context.addService(new ServiceSupport() {
             @Override
             protected void doStop() throws Exception {
