@@ -34,8 +34,8 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * Scale-out (issue #8, docs/scaling.md): two service instances ({@link ServiceProcess}, each its
- * own JVM, as two machines would run them) on one database schema and one broker, with default
- * instance settings apart from {@code FLEET_INSTANCE_ID}. The MQTT 5 shared subscription splits
+ * own JVM, as two machines would run them) on one database schema and one broker, with the settings
+ * of docker-compose.yml: {@code FLEET_INSTANCE_ID} per instance, {@code MQTT_SHARED_GROUP=infoscreen-fleet}. The MQTT 5 shared subscription splits
  * the device messages between them and each is stored once; the clustered Quartz scheduler runs
  * each sweep once per cycle across both, so a crashed display gets one recovery command; when one
  * instance is killed the other keeps sweeping and ingesting, and what the broker kept for the
@@ -77,8 +77,9 @@ class TwoInstanceTest {
         env.put("MQTT_URL", TestServices.mqttUrl());
         env.put("MQTT_TOPIC_PREFIX", prefix);
         env.put("MQTT_SESSION_EXPIRY_S", "600");
-        // MQTT_CLIENT_ID and MQTT_SHARED_GROUP stay unset: infoscreen-fleet-<instance id> in group infoscreen-fleet
+        // MQTT_CLIENT_ID stays unset: infoscreen-fleet-<instance id>; the group as docker-compose.yml sets it
         env.put("FLEET_INSTANCE_ID", "twoinstance-" + run + "-" + instance);
+        env.put("MQTT_SHARED_GROUP", "infoscreen-fleet");
         env.put("SWEEP_INTERVAL_MS", String.valueOf(SWEEP_INTERVAL_MS));
         env.put("COMMAND_SWEEP_INTERVAL_MS", String.valueOf(SWEEP_INTERVAL_MS));
         env.put("RECOVERY_SWEEP_INTERVAL_MS", String.valueOf(SWEEP_INTERVAL_MS));
