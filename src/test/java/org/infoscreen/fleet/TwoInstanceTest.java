@@ -161,12 +161,11 @@ class TwoInstanceTest {
     /**
      * One display's snapshots in quick succession reach both instances (shared subscriptions have no
      * stickiness): the one received a moment later by the other instance must not overwrite a newer
-     * one. Fails with the receive-time guard of upsert-alive.sql (measured: v29 stored after v30);
-     * needs the device-timestamp guard of the batched ingest (issue #8 item 1, branch issue-8ingest).
+     * one. Failed with the receive-time guard of the row-by-row ingest (measured: v29 stored after
+     * v30); passes with the batched ingest's snapshot-order guard (migration V10).
      */
     @Test
     @Order(3)
-    @org.junit.jupiter.api.Disabled("needs the device-timestamp guard of the batched ingest (issue #8 item 1)")
     void healthSnapshotsSplitAcrossInstancesNeverRollAClientBack() {
         PersistentDevice d = displays.get(1);
         Instant t0 = Instant.now();
