@@ -544,9 +544,6 @@ public class FleetConfiguration implements CamelConfiguration {
                 .locations("classpath:db/migration")
                 .schemas(dbSchema)
                 .defaultSchema(dbSchema)
-                // version numbers are handed out per task and merged in any order: a database already
-                // at V10 still gets a V7 merged later (without this, validation refuses to start)
-                .outOfOrder(true)
                 .load();
         var result = flyway.migrate();
         var current = flyway.info().current();

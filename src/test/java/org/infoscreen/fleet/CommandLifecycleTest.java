@@ -662,7 +662,7 @@ class CommandLifecycleTest extends FleetTestSupport {
                     () -> httpPost("/api/clients/" + d.uuid() + "/commands", "{\"action\":\"restart_app\"}"), pool);
             CompletableFuture<HttpResponse<String>> b = CompletableFuture.supplyAsync(
                     () -> httpPost("/api/clients/" + d.uuid() + "/commands", "{\"action\":\"reboot_host\"}"), pool);
-            await().atMost(WAIT).until(() -> lockWaiters(lock) == 2);
+            await().atMost(WAIT).until(() -> lockWaiters(lock, "lockout_until") == 2);
             lock.commit();
             answers = List.of(a.get(10, TimeUnit.SECONDS), b.get(10, TimeUnit.SECONDS));
         }

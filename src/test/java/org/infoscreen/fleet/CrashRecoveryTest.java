@@ -465,7 +465,7 @@ class CrashRecoveryTest extends FleetTestSupport {
             }
             CompletableFuture<Map<?, ?>> first = CompletableFuture.supplyAsync(() -> template.requestBody(create, a, Map.class), pool);
             CompletableFuture<Map<?, ?>> second = CompletableFuture.supplyAsync(() -> template.requestBody(create, b, Map.class), pool);
-            await().atMost(WAIT).until(() -> lockWaiters(lock) == 2);
+            await().atMost(WAIT).until(() -> lockWaiters(lock, "lockout_until") == 2);
             lock.commit();
             results.add(first.get(10, TimeUnit.SECONDS));
             results.add(second.get(10, TimeUnit.SECONDS));

@@ -67,7 +67,7 @@ public final class ClusterSettings {
      * Quartz properties of the clustered JDBC job store on PostgreSQL (Quartz 2.5 configuration
      * reference, "Configure Clustering with JDBC-JobStore"): every instance uses the same scheduler
      * name and its own generated instance id; the tables are {@code qrtz_*} in the service's schema
-     * (migration V7); connections come from {@code dataSourceName}, a provider registered with
+     * (migration V12); connections come from {@code dataSourceName}, a provider registered with
      * Quartz's {@code DBConnectionManager}.
      *
      * @param schedulerName     the one scheduler name of all instances (column {@code sched_name})
