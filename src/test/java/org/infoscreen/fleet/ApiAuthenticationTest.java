@@ -279,6 +279,49 @@ class ApiAuthenticationTest extends FleetTestSupport {
         return calls;
     }
 
+    /**
+     * docs/api.md "Roles per operation": every REST operation's role as the service enforces it
+     * ({@link org.infoscreen.fleet.security.OperationRoles}) is the role the table gives it — an
+     * explicit row for its method and path, else "every /api/... read" (GET: viewer), else "any"
+     * (admin) — and every explicit row names an existing operation.
+     */
+    @Test
+    void theRoleTableOfTheApiDocMatchesTheEnforcedRoles() throws Exception {
+        String doc = java.nio.file.Files.readString(java.nio.file.Path.of("docs/api.md"));
+        String section = doc.substring(doc.indexOf("### Roles per operation"), doc.indexOf("### Tokens"));
+        Map<String, Role> rows = new java.util.HashMap<>();
+        java.util.regex.Pattern code = java.util.regex.Pattern.compile("`([^`]+)`");
+        for (String line : section.lines().filter(l -> l.startsWith("| ") && !l.startsWith("| method")).toList()) {
+            String[] cells = line.split("\\|");
+            String methods = cells[1].strip();
+            Role role = Role.of(cells[3].strip());
+            var m = code.matcher(cells[2]);
+            while (m.find()) {
+                if (m.group(1).startsWith("/api/") && !m.group(1).contains("...")) {
+                    for (String method : methods.split(",\\s*")) {
+                        rows.put(method + " " + m.group(1), role);
+                    }
+                }
+            }
+        }
+        assertThat(rows).as("explicit rows of the role table").isNotEmpty();
+        var roles = context.getRegistry().lookupByNameAndType("apiSecurity", org.infoscreen.fleet.security.ApiSecurity.class).roles();
+        var operations = roles.operations();
+        Set<String> enforced = new java.util.HashSet<>();
+        // paths Camel generates (OpenAPI document, metrics): GET
+        roles.generated().forEach((path, role) -> {
+            enforced.add("GET " + path);
+            assertThat(role).as("GET " + path + " in docs/api.md").isEqualTo(rows.getOrDefault("GET " + path, Role.VIEWER));
+        });
+        for (var op : operations) {
+            String key = op.method() + " " + op.template();
+            enforced.add(key);
+            Role documented = rows.getOrDefault(key, "GET".equals(op.method()) ? Role.VIEWER : Role.ADMIN);
+            assertThat(op.role()).as(key + " (" + op.id() + ") in docs/api.md").isEqualTo(documented);
+        }
+        assertThat(enforced).as("operations named in the role table").containsAll(rows.keySet());
+    }
+
     private List<String[]> restVerbs() {
         List<String[]> out = new ArrayList<>();
         Model model = context.getCamelContextExtension().getContextPlugin(Model.class);

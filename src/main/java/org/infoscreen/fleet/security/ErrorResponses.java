@@ -14,6 +14,8 @@ import java.util.Map;
  */
 public final class ErrorResponses {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ErrorResponses.class);
+
     private ErrorResponses() {
     }
 
@@ -54,5 +56,24 @@ public final class ErrorResponses {
                 500, new String[] {"internal_error", "the request could not be completed; see the service log"},
                 503, new String[] {"unavailable", "the service is starting or stopping; try again"});
         errors.forEach((status, e) -> router.errorHandler(status, ctx -> send(ctx, status, e[0], e[1])));
+        router.route().failureHandler(ErrorResponses::clientGone);
+    }
+
+    /**
+     * A client that closes the connection is no server error: after a 413 Vert.x stops reading
+     * and closes the connection while a chunked upload is still arriving, and the request then
+     * fails once more with {@code HttpClosedException}, which Vert.x logs at ERROR as "Unhandled
+     * exception in router" with a stack trace. That failure ends here with one DEBUG line; every
+     * other failure goes on to the error handlers above.
+     */
+    private static void clientGone(RoutingContext ctx) {
+        Throwable failure = ctx.failure();
+        if (failure instanceof io.vertx.core.http.HttpClosedException
+                || failure instanceof io.vertx.core.VertxException && ctx.response().closed()) {
+            LOG.debug("{} {}: the client closed the connection ({})", ctx.request().method(), ctx.normalizedPath(),
+                    ctx.statusCode() > 0 ? "after status " + ctx.statusCode() : failure.getMessage());
+            return;
+        }
+        ctx.next();
     }
 }
