@@ -119,6 +119,19 @@ class StructuredLoggingTest extends FleetTestSupport {
                     .setMessage(new org.apache.logging.log4j.message.SimpleMessage("login with password=hunter2 and Authorization: Bearer abc.def"))
                     .build());
             assertThat(out.toString()).contains("password=***").contains("Bearer ***").doesNotContain("hunter2").doesNotContain("abc.def");
+            // ... and in the text of an exception and its causes (error.message, error.stack_trace)
+            out.getBuffer().setLength(0);
+            IllegalStateException failure = new IllegalStateException("connect failed with token=s3cr3t-token",
+                    new java.io.IOException("broker said: password='p4ss w0rd' refused"));
+            rewrite.append(org.apache.logging.log4j.core.impl.Log4jLogEvent.newBuilder().setLoggerName("test")
+                    .setLevel(org.apache.logging.log4j.Level.WARN)
+                    .setMessage(new org.apache.logging.log4j.message.SimpleMessage("could not connect"))
+                    .setThrown(failure)
+                    .build());
+            assertThat(out.toString()).contains("could not connect").contains("token=***").contains("password=***")
+                    .contains("java.lang.IllegalStateException").contains("java.io.IOException")
+                    .contains("StructuredLoggingTest")
+                    .doesNotContain("s3cr3t-token").doesNotContain("p4ss w0rd");
             rewrite.stop();
             probe.stop();
         } finally {
