@@ -150,6 +150,14 @@ public class FleetConfiguration implements CamelConfiguration {
     long powerHttpConnectTimeoutMs;
     @PropertyInject(value = "fleet.power.http-timeout-ms", defaultValue = "10000")
     long powerHttpTimeoutMs;
+    @PropertyInject(value = "fleet.power.lock-lease-s", defaultValue = "180")
+    long powerLockLeaseS;
+    @PropertyInject(value = "fleet.power.retry-attempts", defaultValue = "3")
+    int powerRetryAttempts;
+    @PropertyInject(value = "fleet.power.retry-delay-ms", defaultValue = "1000")
+    long powerRetryDelayMs;
+    @PropertyInject(value = "fleet.power.verify-interval-ms", defaultValue = "1000")
+    long powerVerifyIntervalMs;
     @PropertyInject(value = "fleet.health.max-silence-s", defaultValue = "30")
     int healthMaxSilenceS;
     @PropertyInject(value = "fleet.health.resubscribe-after-s", defaultValue = "60")
@@ -408,6 +416,17 @@ public class FleetConfiguration implements CamelConfiguration {
      * credentials for a device's Basic/Digest challenge taken from the exchange, never from a URI.
      */
     private void configurePower(CamelContext context, ObjectMapper mapper, Secrets secrets) {
+        // the lease is renewed at every step: it must outlast the longest step, or the resume sweep
+        // takes over (switches on) an operation that is still running
+        long longest = org.infoscreen.fleet.power.PowerOperations.longestStepMillis(powerRetryAttempts, powerRetryDelayMs,
+                powerHttpConnectTimeoutMs, powerHttpTimeoutMs, powerVerifyIntervalMs);
+        long minLeaseS = longest / 1000 + 30;
+        if (powerLockLeaseS * 1000 <= longest) {
+            LOG.warn("POWER_LOCK_LEASE_S={} does not outlast the longest power step ({} s: POWER_RETRY_*, "
+                    + "POWER_HTTP_*TIMEOUT_MS, POWER_VERIFY_INTERVAL_MS); using {} s", powerLockLeaseS, (longest + 999) / 1000, minLeaseS);
+            powerLockLeaseS = minLeaseS;
+            context.getPropertiesComponent().addOverrideProperty("fleet.power.lock-lease-s", String.valueOf(minLeaseS));
+        }
         var drivers = new org.infoscreen.fleet.power.PowerDrivers(mapper, powerKameletLocation);
         context.getRegistry().bind("powerDrivers", drivers);
         context.getRegistry().bind("powerTargets", new org.infoscreen.fleet.power.PowerTargets(mapper, drivers, secrets));

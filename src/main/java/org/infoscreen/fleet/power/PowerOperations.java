@@ -256,6 +256,69 @@ public class PowerOperations {
     }
 
     /**
+     * The longest time between two renewals of the outlet lock's lease (every step and every
+     * check of a verification renews it for POWER_LOCK_LEASE_S + POWER_OFF_S, so the off-wait is
+     * covered): one driver call with every retry and backoff, plus a verification interval.
+     *
+     * @param retryAttempts     POWER_RETRY_ATTEMPTS (retries after the first call)
+     * @param retryDelayMs      POWER_RETRY_DELAY_MS, doubled per retry up to 30 s
+     * @param connectTimeoutMs  POWER_HTTP_CONNECT_TIMEOUT_MS
+     * @param timeoutMs         POWER_HTTP_TIMEOUT_MS
+     * @param verifyIntervalMs  POWER_VERIFY_INTERVAL_MS
+     * @return milliseconds
+     */
+    public static long longestStepMillis(int retryAttempts, long retryDelayMs, long connectTimeoutMs, long timeoutMs,
+                                         long verifyIntervalMs) {
+        long call = (Math.max(0, retryAttempts) + 1L) * (connectTimeoutMs + timeoutMs);
+        long delay = retryDelayMs;
+        for (int i = 0; i < retryAttempts; i++) {
+            call += Math.min(delay, 30_000);
+            delay = Math.min(delay * 2, 30_000);
+        }
+        return call + verifyIntervalMs;
+    }
+
+    /**
+     * @param failure   what a driver call threw
+     * @param operation the driver operation that failed ({@code query}, {@code on}, {@code off}, {@code cycle})
+     * @return {@link #retryable(Throwable)}, except that a failure which may come after the device
+     *         executed a non-idempotent request ({@code off}, {@code cycle}: see
+     *         {@link #ambiguous(Throwable, String)}) is never re-sent — a repeated native cycle cuts
+     *         the outlet again
+     */
+    public boolean retryable(Throwable failure, String operation) {
+        return retryable(failure) && !ambiguous(failure, operation);
+    }
+
+    /**
+     * @param failure   what a driver call threw
+     * @param operation the driver operation that failed
+     * @return whether an {@code off} or {@code cycle} request was sent and may have been executed
+     *         although no answer came: an answer timeout or a connection reset or closed without an
+     *         answer. Connection refused and a connect timeout (nothing sent) are not ambiguous.
+     */
+    public boolean ambiguous(Throwable failure, String operation) {
+        if (!"off".equals(operation) && !"cycle".equals(operation)) {
+            return false;
+        }
+        boolean lost = false;
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof PowerFatalException || t instanceof PowerRetryableException || t instanceof ConnectException
+                    || t instanceof NoRouteToHostException || t instanceof org.apache.hc.client5.http.ConnectTimeoutException
+                    || t instanceof HttpOperationFailedException
+                    || (t instanceof SocketTimeoutException && String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT).contains("connect"))) {
+                return false;
+            }
+            if (t instanceof SocketTimeoutException || t instanceof java.net.SocketException
+                    || t instanceof org.apache.hc.core5.http.NoHttpResponseException
+                    || t instanceof org.apache.hc.core5.http.ConnectionClosedException) {
+                lost = true;
+            }
+        }
+        return lost;
+    }
+
+    /**
      * @param failure what a driver call threw
      * @param step    the step that failed ({@code off}, {@code on}, {@code cycle}, {@code query}, …)
      * @return a detail for the command and the {@code power_failed} event, without secrets or URIs

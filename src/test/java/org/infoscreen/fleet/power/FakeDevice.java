@@ -50,6 +50,7 @@ public abstract class FakeDevice implements AutoCloseable {
     });
     private volatile boolean stuck;
     private volatile long delayMillis;
+    private volatile long switchAnswerDelayMillis;
 
     protected FakeDevice(boolean https) {
         this.https = https;
@@ -61,7 +62,12 @@ public abstract class FakeDevice implements AutoCloseable {
                         if (delayMillis > 0) {
                             return aResponse().withFixedDelay((int) delayMillis).withStatus(200).withBody("{}").build();
                         }
-                        return answer(event.getRequest()).build();
+                        int before = switches().size();
+                        ResponseDefinitionBuilder answer = answer(event.getRequest());
+                        if (switchAnswerDelayMillis > 0 && switches().size() > before) {
+                            answer.withFixedDelay((int) switchAnswerDelayMillis);
+                        }
+                        return answer.build();
                     }
 
                     @Override
@@ -142,6 +148,15 @@ public abstract class FakeDevice implements AutoCloseable {
     /** A relay that does not switch off (welded contact): accepts off, stays on. */
     public FakeDevice stuckOn() {
         this.stuck = true;
+        return this;
+    }
+
+    /**
+     * Executes every switching request at once but answers it only after this delay (the answer
+     * is lost: the service's HTTP timeout runs out although the outlet switched); queries answer at once.
+     */
+    public FakeDevice delaySwitchAnswers(long millis) {
+        this.switchAnswerDelayMillis = millis;
         return this;
     }
 

@@ -37,6 +37,30 @@ class PowerOperationsTest {
     }
 
     @Test
+    void aTimeoutOfAnOffOrCycleThatMayHaveBeenExecutedIsNeverRetriedConnectionRefusedIs() {
+        SocketTimeoutException readTimeout = new SocketTimeoutException("Read timed out");
+        assertThat(ops.retryable(readTimeout, "cycle")).isFalse();
+        assertThat(ops.ambiguous(readTimeout, "cycle")).isTrue();
+        assertThat(ops.retryable(new RuntimeException("wrapped", new SocketException("Connection reset")), "off")).isFalse();
+        assertThat(ops.retryable(readTimeout, "on")).isTrue();
+        assertThat(ops.retryable(readTimeout, "query")).isTrue();
+        // nothing sent: safe to send again
+        assertThat(ops.retryable(new ConnectException("Connection refused"), "cycle")).isTrue();
+        assertThat(ops.retryable(new org.apache.hc.client5.http.ConnectTimeoutException("Connect to plug timed out"), "off")).isTrue();
+        assertThat(ops.retryable(http(503), "cycle")).isTrue();
+        assertThat(ops.ambiguous(new ConnectException("Connection refused"), "cycle")).isFalse();
+    }
+
+    @Test
+    void theLongestStepBetweenLeaseRenewalsIsOneCallWithEveryRetryAndAVerifyInterval() {
+        // defaults: 4 calls of 3 s + 10 s, backoff 1 + 2 + 4 s, verify interval 1 s: within the 180 s lease
+        assertThat(PowerOperations.longestStepMillis(3, 1000, 3000, 10_000, 1000)).isEqualTo(60_000);
+        assertThat(PowerOperations.longestStepMillis(0, 1000, 3000, 10_000, 0)).isEqualTo(13_000);
+        // backoff capped at 30 s per retry
+        assertThat(PowerOperations.longestStepMillis(2, 20_000, 0, 0, 0)).isEqualTo(50_000);
+    }
+
+    @Test
     void authConfigurationAndUnsupportedFailAtOnceWithTheirKind() {
         assertThat(ops.retryable(http(401))).isFalse();
         assertThat(ops.kind(http(401))).isEqualTo("auth");
