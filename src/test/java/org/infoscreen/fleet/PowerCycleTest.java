@@ -302,13 +302,31 @@ class PowerCycleTest extends FleetTestSupport {
 
         String id = cycle(d);
         await().atMost(WAIT).until(() -> "failed".equals(status(id)));
-        assertThat((String) commandRow(id).get("detail")).contains("HTTP 401").contains("authentication refused");
+        assertThat((String) commandRow(id).get("detail")).contains("HTTP 401").contains("authentication refused")
+                .as("no dangling colon after an empty answer").doesNotEndWith(":").doesNotEndWith(": ");
         assertThat(eventDetail(id, "power_failed")).containsEntry("error", "auth");
         assertThat(plug.server().getAllServeEvents()).as("challenge + one signed attempt, no retry").hasSize(2);
         assertThat(plug.offs()).isZero();
         assertThat(http("GET", "/observe/metrics").body()).as("counted per driver, operation and result")
                 .containsPattern("fleet_power_operations_total\\{[^}]*driver=\"shelly-gen2\"[^}]*operation=\"cycle\"[^}]*result=\"failed\"")
                 .containsPattern("fleet_power_operations_total\\{[^}]*driver=\"shelly-gen2\"[^}]*operation=\"power_cycle\"[^}]*result=\"failed\"");
+    }
+
+    @Test
+    void powerCyclesThatFailedBeforeSwitchingHoldNoLockoutNotEvenAsAFallback() {
+        ShellyGen2Fake plug = device(new ShellyGen2Fake(PLUG_PASSWORD));
+        TestDisplay d = silentDisplay();
+        putTarget(d, "{\"driver\":\"shelly-gen2\",\"params\":{\"host\":\"" + plug.host() + "\"},\"secret_ref\":\"POWER_WRONG\"}");
+
+        for (int i = 0; i < 2; i++) {
+            String id = cycle(d);
+            await().atMost(WAIT).until(() -> "failed".equals(status(id)));
+            assertThat(eventDetail(id, "power_failed")).containsEntry("error", "auth");
+        }
+        assertThat(plug.offs()).isZero();
+        assertThat(scalar("SELECT lockout_command_id FROM clients WHERE uuid = ?", d.uuid()))
+                .as("the second failure does not fall back to the first: neither switched anything").isNull();
+        cycle(d);
     }
 
     @Test
@@ -490,6 +508,22 @@ class PowerCycleTest extends FleetTestSupport {
         assertPowerError(httpPut(path, "not json"), 400, "invalid_body");
         assertPowerError(httpPut("/api/clients/" + UUID.randomUUID() + "/power_target", "{\"driver\":\"shelly-gen2\",\"params\":{\"host\":\"h\"}}"), 404, "client_not_found");
         assertPowerError(httpPut("/api/clients/nope/power_target", "{}"), 400, "invalid_uuid");
+
+        // present but invalid is not missing: missing lists only absent names, invalid the others
+        HttpResponse<String> tooLong = httpPut(path, "{\"driver\":\"shelly-gen2\",\"params\":{\"host\":\"" + "h".repeat(60_000) + "\"}}");
+        assertPowerError(tooLong, 400, "invalid_params");
+        assertThat(json(tooLong.body()).path("missing").toString()).isEqualTo("[]");
+        assertThat(json(tooLong.body()).path("invalid").toString()).isEqualTo("[\"host\"]");
+        HttpResponse<String> outOfRange = httpPut(path, "{\"driver\":\"raritan-px\",\"params\":{\"host\":\"h\",\"outlet\":99},\"secret_ref\":\"POWER_TEST_PLUG\"}");
+        assertPowerError(outOfRange, 400, "invalid_params");
+        assertThat(json(outOfRange.body()).path("missing").toString()).isEqualTo("[]");
+        assertThat(json(outOfRange.body()).path("invalid").toString()).isEqualTo("[\"outlet\"]");
+        // a regular expression parameter is compiled when stored
+        HttpResponse<String> badRegex = httpPut(path, "{\"driver\":\"http-webhook\",\"params\":{\"on_url\":\"http://h/on\",\"off_url\":\"http://h/off\","
+                + "\"query_url\":\"http://h/q\",\"on_regex\":\"((((\"}}");
+        assertPowerError(badRegex, 400, "invalid_params");
+        assertThat(json(badRegex.body()).path("invalid").toString()).isEqualTo("[\"on_regex\"]");
+        assertThat(json(badRegex.body()).path("message").asText()).contains("on_regex").contains("regular expression");
         assertThat(scalar("SELECT count(*) FROM power_targets WHERE client_uuid = ?", d.uuid())).isEqualTo(0L);
     }
 
@@ -499,6 +533,16 @@ class PowerCycleTest extends FleetTestSupport {
         assertThat(d.path("native_cycle").asBoolean()).isTrue();
         assertThat(d.path("required").toString()).contains("host");
         assertThat(d.path("properties").path("password").path("format").asText()).isEqualTo("password");
+        assertThat(d.path("properties").path("password").has("default")).as("no secret value").isFalse();
+        // the full declared schema of each parameter: what PUT enforces is what GET shows
+        JsonNode raritan = getJson("/api/power_drivers/raritan-px").path("properties").path("outlet");
+        assertThat(raritan.path("minimum").asLong()).isZero();
+        assertThat(raritan.path("maximum").toString()).isEqualTo("63");
+        JsonNode webhook = getJson("/api/power_drivers/http-webhook").path("properties");
+        assertThat(webhook.path("on_url").path("pattern").asText()).isEqualTo("https?://.+");
+        assertThat(webhook.path("auth").path("enum").isArray()).isTrue();
+        assertThat(webhook.path("auth").path("enum").toString()).contains("bearer");
+        assertThat(webhook.path("on_regex").path("format").asText()).isEqualTo("regex");
         assertThat(getJson("/api/power_drivers/wake-on-lan").path("operations").toString()).isEqualTo("[\"on\"]");
         assertPowerError(http("GET", "/api/power_drivers/nothing"), 400, "unknown_driver");
     }

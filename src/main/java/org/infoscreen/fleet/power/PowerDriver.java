@@ -49,10 +49,12 @@ public record PowerDriver(String name, String kamelet, String title, String desc
      * @param pattern      regular expression a string must match, or {@code null}
      * @param minimum      smallest number allowed, or {@code null}
      * @param maximum      largest number allowed, or {@code null}
+     * @param format       the declared JSON schema {@code format} ({@code password} = the secret,
+     *                     {@code regex} = a Java regular expression, checked when stored), or {@code null}
      */
     public record Property(String name, String type, String title, String description, Object example,
                            Object defaultValue, boolean secret, List<Object> enumValues, String pattern,
-                           Double minimum, Double maximum) {
+                           Double minimum, Double maximum, String format) {
     }
 
     /** @return how a power cycle is carried out with this driver */

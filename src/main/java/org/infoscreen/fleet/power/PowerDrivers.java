@@ -130,6 +130,8 @@ public class PowerDrivers {
         Map<String, Object> out = new LinkedHashMap<>();
         List<String> unknown = new ArrayList<>();
         List<String> problems = new ArrayList<>();
+        List<String> invalidNames = new ArrayList<>();
+        java.util.Set<String> present = new java.util.HashSet<>();
         if (params != null && params.isObject()) {
             var fields = params.fields();
             while (fields.hasNext()) {
@@ -146,9 +148,11 @@ public class PowerDrivers {
                 if (f.getValue().isNull()) {
                     continue;
                 }
+                present.add(p.name());
                 String problem = check(p, f.getValue());
                 if (problem != null) {
                     problems.add(problem);
+                    invalidNames.add(p.name());
                     continue;
                 }
                 out.put(p.name(), value(p, f.getValue()));
@@ -157,7 +161,7 @@ public class PowerDrivers {
         List<String> missing = new ArrayList<>();
         for (String r : driver.required()) {
             PowerDriver.Property p = driver.properties().get(r);
-            if (p != null && !p.secret() && !out.containsKey(r) && p.defaultValue() == null) {
+            if (p != null && !p.secret() && !present.contains(r) && p.defaultValue() == null) {
                 missing.add(r);
             }
         }
@@ -174,6 +178,7 @@ public class PowerDrivers {
             Map<String, Object> extra = new LinkedHashMap<>();
             extra.put("missing", missing);
             extra.put("unknown", unknown);
+            extra.put("invalid", invalidNames);
             throw new ApiException(400, "invalid_params", "invalid params for driver " + driver.name() + ": "
                     + String.join("; ", parts), extra, null);
         }
@@ -258,6 +263,13 @@ public class PowerDrivers {
                 if (p.pattern() != null && !Pattern.compile(p.pattern()).matcher(s).matches()) {
                     return bad + "a string matching " + p.pattern();
                 }
+                if ("regex".equals(p.format())) {
+                    try {
+                        Pattern.compile(s);
+                    } catch (PatternSyntaxException e) {
+                        return bad + "a valid regular expression (Java): " + Text.abbreviate(e.getDescription()) + " at index " + e.getIndex();
+                    }
+                }
             }
             case "integer" -> {
                 if (!v.isIntegralNumber() || !v.canConvertToLong()) {
@@ -288,6 +300,10 @@ public class PowerDrivers {
             return bad + "one of " + p.enumValues();
         }
         return null;
+    }
+
+    private com.fasterxml.jackson.databind.JsonNode number(double d) {
+        return d == Math.rint(d) && Math.abs(d) < 1e15 ? json.getNodeFactory().numberNode((long) d) : json.getNodeFactory().numberNode(d);
     }
 
     private static String trim(double d) {
@@ -380,7 +396,8 @@ public class PowerDrivers {
                     d.path("description").asText(""), d.hasNonNull("example") ? valueOf(d.get("example")) : null, dflt, isSecret,
                     Collections.unmodifiableList(enums), pattern,
                     d.hasNonNull("minimum") ? d.get("minimum").asDouble() : null,
-                    d.hasNonNull("maximum") ? d.get("maximum").asDouble() : null));
+                    d.hasNonNull("maximum") ? d.get("maximum").asDouble() : null,
+                    d.hasNonNull("format") ? d.get("format").asText() : null));
         }
         List<String> required = new ArrayList<>();
         definition.path("required").forEach(r -> required.add(r.asText()));
@@ -442,6 +459,24 @@ public class PowerDrivers {
             o.put("description", p.description());
             if (p.secret()) {
                 o.put("format", "password");
+            } else if (p.format() != null) {
+                o.put("format", p.format());
+            }
+            if (!p.enumValues().isEmpty()) {
+                o.set("enum", json.valueToTree(p.enumValues()));
+            }
+            if (p.pattern() != null) {
+                o.put("pattern", p.pattern());
+            }
+            if (p.minimum() != null) {
+                o.set("minimum", number(p.minimum()));
+            }
+            if (p.maximum() != null) {
+                o.set("maximum", number(p.maximum()));
+            }
+            if (p.secret()) {
+                // a secret's value is never shown, not even a default or example
+                return;
             }
             if (p.defaultValue() != null) {
                 o.set("default", json.valueToTree(p.defaultValue()));

@@ -439,7 +439,7 @@ public class PowerOperations {
                         : code == 400 || code == 405 || code == 501 ? "the device refused the request (unsupported operation or parameter)"
                         : code == 408 || code == 429 || code >= 500 ? "the device reported a temporary error"
                         : "unexpected answer";
-                String body = h.getResponseBody() == null ? "" : ": " + Text.abbreviate(h.getResponseBody().replaceAll("\\s+", " "));
+                String body = h.getResponseBody() == null || h.getResponseBody().isBlank() ? "" : ": " + Text.abbreviate(h.getResponseBody().replaceAll("\\s+", " "));
                 return "HTTP " + code + " " + meaning + body;
             }
             if (t instanceof ConnectException || t instanceof NoRouteToHostException) {

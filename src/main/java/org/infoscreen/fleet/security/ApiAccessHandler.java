@@ -40,8 +40,8 @@ public final class ApiAccessHandler implements AuthenticationHandler {
     private final io.vertx.core.Handler<RoutingContext> openHealth;
     private final java.util.function.BooleanSupplier stopping;
 
-    /** Seconds in the {@code Retry-After} of the answers while the service stops. */
-    static final int STOPPING_RETRY_AFTER_S = 5;
+    /** Seconds in the {@code Retry-After} of the answers while the service stops (REST_RETRY_AFTER_S). */
+    private final int stoppingRetryAfterS;
 
     /**
      * @param enabled   whether tokens are required
@@ -52,10 +52,11 @@ public final class ApiAccessHandler implements AuthenticationHandler {
      *                  {@code forbidden}), e.g. to count it; runs on the event loop, must not block
      * @param openHealth answers a health request without a valid token (status and reason codes only)
      * @param stopping  whether the service is stopping (then every request is answered 503)
+     * @param stoppingRetryAfterS seconds in the {@code Retry-After} of those 503 answers (REST_RETRY_AFTER_S)
      */
     public ApiAccessHandler(boolean enabled, Supplier<TokenStore> tokens, OpenPaths openPaths, AtomicReference<OperationRoles> roles,
                             java.util.function.Consumer<String> refused, io.vertx.core.Handler<RoutingContext> openHealth,
-                            java.util.function.BooleanSupplier stopping) {
+                            java.util.function.BooleanSupplier stopping, int stoppingRetryAfterS) {
         this.enabled = enabled;
         this.tokens = tokens;
         this.openPaths = openPaths;
@@ -63,6 +64,7 @@ public final class ApiAccessHandler implements AuthenticationHandler {
         this.refused = refused;
         this.openHealth = openHealth;
         this.stopping = stopping;
+        this.stoppingRetryAfterS = stoppingRetryAfterS;
     }
 
     @Override
@@ -70,7 +72,7 @@ public final class ApiAccessHandler implements AuthenticationHandler {
         String method = ctx.request().method().name();
         String path = ctx.normalizedPath();
         if (stopping.getAsBoolean()) {
-            ctx.response().putHeader("Retry-After", String.valueOf(STOPPING_RETRY_AFTER_S)).putHeader("Connection", "close");
+            ctx.response().putHeader("Retry-After", String.valueOf(stoppingRetryAfterS)).putHeader("Connection", "close");
             ErrorResponses.send(ctx, 503, "unavailable", "the service is stopping; try again");
             return;
         }

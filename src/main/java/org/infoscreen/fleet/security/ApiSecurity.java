@@ -140,7 +140,8 @@ public class ApiSecurity {
         VertxPlatformHttpServerConfiguration configuration = server.getConfiguration();
         AuthenticationConfig auth = configuration.getAuthenticationConfig();
         ApiAccessHandler handler = new ApiAccessHandler(enabled, () -> tokens, openPaths, roles, this::refused, new OpenHealth(context),
-                () -> stopping || stopping(context));
+                () -> stopping || stopping(context),
+                context.getPropertiesComponent().resolveProperty("fleet.rest.retry-after-s").map(Integer::parseInt).orElse(5));
         AuthenticationConfig.AuthenticationConfigEntry entry = new AuthenticationConfig.AuthenticationConfigEntry();
         // one entry for every path; added before the server's own routes, so it runs first
         entry.setPath("/*");
