@@ -12,7 +12,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /**
  * A TCP forwarder for fault injection in tests: {@link #cut()} closes the listening socket and
  * every open connection (the peer looks unreachable: connections are refused), {@link #restore()}
- * listens on the same port again. Used where the test must not stop a shared service (the
+ * listens on the same port again; {@link #mode(Mode)} makes it drop or hang new connections
+ * after accepting them (a broker that is reachable but never answers). Used where the test must not stop a shared service (the
  * machine's PostgreSQL) to make it unreachable for the service under test.
  */
 final class TcpProxy implements AutoCloseable {
@@ -22,6 +23,18 @@ final class TcpProxy implements AutoCloseable {
     private final int port;
     private final List<Socket> open = new CopyOnWriteArrayList<>();
     private volatile ServerSocket server;
+    private volatile Mode mode = Mode.FORWARD;
+    private final java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** What the proxy does with a connection it accepts. */
+    enum Mode {
+        /** forward both ways to the target */
+        FORWARD,
+        /** close it at once, before anything reaches the target (dropped before CONNACK) */
+        CLOSE_AFTER_ACCEPT,
+        /** keep it open but never forward or answer (half-open: no CONNACK ever) */
+        HANG
+    }
 
     /** Starts forwarding 127.0.0.1:{free port} to {@code targetHost:targetPort}. */
     TcpProxy(String targetHost, int targetPort) {
@@ -33,6 +46,24 @@ final class TcpProxy implements AutoCloseable {
 
     int port() {
         return port;
+    }
+
+    /** @param mode what to do with connections accepted from now on (open ones stay as they are) */
+    void mode(Mode mode) {
+        this.mode = mode;
+    }
+
+    /** @return connections accepted so far, in every mode */
+    int accepted() {
+        return accepted.get();
+    }
+
+    /** Closes every open connection (forwarded or hanging) but keeps listening. */
+    void dropConnections() {
+        for (Socket socket : open) {
+            closeQuietly(socket);
+        }
+        open.clear();
     }
 
     /** Listens again on the same port (idempotent). */
@@ -68,6 +99,16 @@ final class TcpProxy implements AutoCloseable {
         while (!s.isClosed()) {
             try {
                 Socket client = s.accept();
+                accepted.incrementAndGet();
+                Mode m = mode;
+                if (m == Mode.CLOSE_AFTER_ACCEPT) {
+                    closeQuietly(client);
+                    continue;
+                }
+                if (m == Mode.HANG) {
+                    open.add(client);
+                    continue;
+                }
                 Socket upstream = new Socket(targetHost, targetPort);
                 open.add(client);
                 open.add(upstream);

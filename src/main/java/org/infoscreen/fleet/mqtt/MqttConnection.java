@@ -15,12 +15,16 @@ import java.util.concurrent.TimeUnit;
  * first and each reconnect) builds fresh connection options, so a rotated password file or TLS
  * file is read again, and every failed attempt is reported to the {@link MqttConnectionMonitor}
  * with its reason (Paho's own reconnect hides both). Reconnect attempts back off from 1 s,
- * doubling up to the endpoint's {@code maxReconnectDelay}.
+ * doubling up to the endpoint's {@code maxReconnectDelay}. Every attempt waits at most the
+ * endpoint's {@code connectionTimeout} (seconds) for the CONNACK and is aborted when it fails, so
+ * a broker that accepts the connection but never answers cannot end the reconnect loop.
  */
 final class MqttConnection {
 
     private static final Logger LOG = LoggerFactory.getLogger(MqttConnection.class);
     private static final long FIRST_DELAY_MS = 1_000;
+    /** CONNACK wait when the endpoint sets {@code connectionTimeout=0} (Paho: no limit), seconds. */
+    private static final int DEFAULT_CONNECT_TIMEOUT_S = 30;
 
     /** Runs after each successful connect (e.g. to subscribe); an exception drops the connection and counts as a failure. */
     interface OnConnected {
@@ -83,7 +87,7 @@ final class MqttConnection {
         try {
             MqttConnectionOptions options = endpoint.connectionOptions();
             beforeAttempt.run();
-            token = client.connectWithResult(options);
+            token = connectBounded(options);
         } catch (MqttException e) {
             lastReason = monitor.failed(id, e);
             throw e;
@@ -98,6 +102,38 @@ final class MqttConnection {
         }
         lastReason = null;
         return token;
+    }
+
+    /**
+     * One CONNECT that waits at most the endpoint's {@code connectionTimeout} for the CONNACK:
+     * Paho applies that timeout only to the TCP connect and, by default, waits for the CONNACK
+     * without limit, so a broker (or proxy) that accepts the connection and never answers would
+     * stop the reconnect loop for good. A failed attempt is aborted (its socket closed): otherwise
+     * Paho still counts it as in progress and refuses every later one ("Connect already in progress").
+     */
+    private IMqttToken connectBounded(MqttConnectionOptions options) throws MqttException {
+        int timeoutS = options.getConnectionTimeout() > 0 ? options.getConnectionTimeout() : DEFAULT_CONNECT_TIMEOUT_S;
+        long previousWait = client.getTimeToWait();
+        client.setTimeToWait(TimeUnit.SECONDS.toMillis(timeoutS));
+        try {
+            return client.connectWithResult(options);
+        } catch (MqttException e) {
+            abortAttempt();
+            throw e;
+        } finally {
+            client.setTimeToWait(previousWait);
+        }
+    }
+
+    private void abortAttempt() {
+        if (client.isConnected()) {
+            return;
+        }
+        try {
+            client.disconnectForcibly(0, 0, false);
+        } catch (MqttException | RuntimeException e) {
+            LOG.debug("aborting a failed connection attempt of {}: {}", client.getClientId(), e.getMessage());
+        }
     }
 
     /** Paho reports that the connection was lost: reconnect in the background unless stopped. */

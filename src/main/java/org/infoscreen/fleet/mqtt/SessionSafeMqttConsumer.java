@@ -97,6 +97,8 @@ public class SessionSafeMqttConsumer extends DefaultConsumer {
         PahoMqtt5Configuration config = getEndpoint().getConfiguration();
         MqttClient c = getEndpoint().newClient();
         c.setManualAcks(config.isManualAcksEnabled());
+        // SUBACK and DISCONNECT waits bounded like the producers' (CONNACK: MqttConnection, connectionTimeout)
+        c.setTimeToWait(BoundedWaitMqttProducer.WAIT_MS);
         AckSequencer acks = new AckSequencer(c::messageArrivedComplete);
         acks.onAckFailure((id, e) -> LOG.debug("MQTT message {} not acknowledged (connection gone, the broker redelivers it): {}", id, e.getMessage()));
         sequencer = acks;
