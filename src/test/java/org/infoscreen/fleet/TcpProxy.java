@@ -30,7 +30,7 @@ final class TcpProxy implements AutoCloseable {
     enum Mode {
         /** forward both ways to the target */
         FORWARD,
-        /** close it at once, before anything reaches the target (dropped before CONNACK) */
+        /** read the client's first bytes (its CONNECT), then close it without an answer (dropped before CONNACK) */
         CLOSE_AFTER_ACCEPT,
         /** keep it open but never forward or answer (half-open: no CONNACK ever) */
         HANG
@@ -102,7 +102,7 @@ final class TcpProxy implements AutoCloseable {
                 accepted.incrementAndGet();
                 Mode m = mode;
                 if (m == Mode.CLOSE_AFTER_ACCEPT) {
-                    closeQuietly(client);
+                    closeAfterFirstBytes(client);
                     continue;
                 }
                 if (m == Mode.HANG) {
@@ -118,6 +118,21 @@ final class TcpProxy implements AutoCloseable {
                 // closed by cut(), or the target refused: the client sees its connection closed
             }
         }
+    }
+
+    private static void closeAfterFirstBytes(Socket client) {
+        Thread t = new Thread(() -> {
+            try {
+                client.setSoTimeout(5_000);
+                client.getInputStream().read(new byte[1024]);
+            } catch (IOException e) {
+                // nothing sent, or closed by the client
+            } finally {
+                closeQuietly(client);
+            }
+        }, "tcp-proxy-drop");
+        t.setDaemon(true);
+        t.start();
     }
 
     private void pump(Socket from, Socket to) {
