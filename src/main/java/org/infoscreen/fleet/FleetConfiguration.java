@@ -288,7 +288,10 @@ public class FleetConfiguration implements CamelConfiguration {
                 snapshotIngest.stop();
             }
         }, true, true);
-        context.getRegistry().bind("mqttMessages", new org.infoscreen.fleet.ingest.MqttMessages());
+        var mqttMessages = new org.infoscreen.fleet.ingest.MqttMessages();
+        context.getRegistry().bind("mqttMessages", mqttMessages);
+        context.getRegistry().bind("ingestEnvelope", new org.infoscreen.fleet.ingest.IngestEnvelope(clock, mqttMessages,
+                context.getRegistry().lookupByNameAndType("deviceMessageParser", DeviceMessageParser.class)));
         context.getRegistry().bind("apiRequests", new ApiRequests(mapper));
         context.getRegistry().bind("jsonViews", new JsonViews(mapper));
         context.getRegistry().bind("commandRequests",

@@ -95,6 +95,19 @@ public class SnapshotIngest {
         coalescer.awaitCommitted(client);
     }
 
+    /**
+     * Records receive → commit of a stored event in the timer {@code fleet.ingest.latency} (the
+     * snapshots are timed by their batch), from header {@code fleetReceivedAt} (UTC) to now.
+     *
+     * @param exchange the ingest exchange after the event's commit
+     */
+    public void recordLatency(Exchange exchange) {
+        OffsetDateTime at = exchange.getMessage().getHeader("fleetReceivedAt", OffsetDateTime.class);
+        if (at != null) {
+            latencyTimer().record(Duration.between(at, OffsetDateTime.now()));
+        }
+    }
+
     /** @return clients whose snapshot waits for or is in a batch write */
     public int pendingClients() {
         return coalescer.pendingClients();
