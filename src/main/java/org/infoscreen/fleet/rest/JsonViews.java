@@ -2,6 +2,7 @@ package org.infoscreen.fleet.rest;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.util.RawValue;
 import org.postgresql.util.PGobject;
 
 import java.sql.Timestamp;
@@ -79,21 +80,20 @@ public class JsonViews {
 
     /**
      * Fleet overview: counts per liveness state (all four states always present), the state of
-     * crash auto-recovery, and the rows.
+     * crash auto-recovery, and the clients.
      *
-     * @param rows            overview rows, each with a {@code liveness_state}
+     * @param summary         the one row of {@code sql/overview.sql}: {@code total} and a count per
+     *                        liveness state, {@code clients} the per-client list as a JSON array
+     *                        (text, built by PostgreSQL), passed through unchanged
      * @param fleetState      the {@code fleet_state} row (circuit breaker)
      * @param recoveryEnabled whether crash auto-recovery is switched on
      * @return {@code {"generated_at", "counts": {...}, "recovery": {"enabled", "paused", "paused_since", "paused_detail"}, "clients": [...]}}
      */
-    public String overview(List<Map<String, Object>> rows, Map<String, Object> fleetState, boolean recoveryEnabled) {
+    public String overview(Map<String, Object> summary, Map<String, Object> fleetState, boolean recoveryEnabled) {
         Map<String, Object> counts = new LinkedHashMap<>();
-        counts.put("total", rows.size());
+        counts.put("total", count(summary.get("total")));
         for (String state : new TreeMap<>(Map.of("online", 0, "crashed", 0, "stale", 0, "offline", 0)).keySet()) {
-            counts.put(state, 0);
-        }
-        for (Map<String, Object> row : rows) {
-            counts.merge(String.valueOf(row.get("liveness_state")), 1, (a, b) -> (Integer) a + (Integer) b);
+            counts.put(state, count(summary.get(state)));
         }
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("generated_at", Instant.now().toString());
@@ -107,8 +107,13 @@ public class JsonViews {
         recovery.put("paused_since", paused ? state.get("recovery_paused_since") : null);
         recovery.put("paused_detail", paused ? state.get("recovery_paused_detail") : null);
         doc.put("recovery", recovery);
-        doc.put("clients", convertAll(rows));
+        Object clients = summary.get("clients");
+        doc.put("clients", new RawValue(clients == null ? "[]" : clients.toString()));
         return write(doc);
+    }
+
+    private static long count(Object n) {
+        return n instanceof Number number ? number.longValue() : 0;
     }
 
     /**
