@@ -23,7 +23,9 @@ COPY routes routes
 RUN mkdir -p data && chown fleet:fleet data
 USER fleet
 EXPOSE 8080
-ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75"
+# heap: 256 MiB serves 100k clients below 400 MB RSS (docs/performance.md); a larger fleet or a
+# container memory limit: override, e.g. JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=60"
+ENV JAVA_TOOL_OPTIONS="-Xmx256m"
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD curl -fsS -o /dev/null http://127.0.0.1:8080/observe/health/ready || exit 1
 ENTRYPOINT ["java", "-jar", "target/infoscreen-fleet.jar"]

@@ -77,7 +77,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <p>Properties (all {@code -D}): {@code bench.n} (20000), {@code bench.displays} (1000),
  * {@code bench.runs} (3), {@code bench.rate} (5000), {@code bench.latency.seconds} (15),
  * {@code bench.rest.clients} (10000), {@code bench.sweep.clients} (100000),
- * {@code bench.service.jvm} ({@code -Xmx512m}), {@code bench.phases} ({@code drain,latency,rest}), {@code bench.service.env} (extra service
+ * {@code bench.service.jvm} ({@code -Xmx256m}, the image's default heap), {@code bench.phases} ({@code drain,latency,rest}), {@code bench.service.env} (extra service
  * environment, {@code K=V,K=V}, e.g. {@code DATABASE_POOL_SIZE=4}).
  */
 @Tag("bench")
@@ -100,7 +100,7 @@ class PerformanceBenchmark {
     private final int restClients = Integer.getInteger("bench.rest.clients", 10_000);
     private final int sweepClients = Integer.getInteger("bench.sweep.clients", 100_000);
     private final List<String> phases = List.of(System.getProperty("bench.phases", "drain,latency,rest").split(","));
-    private final List<String> serviceJvm = List.of(System.getProperty("bench.service.jvm", "-Xmx512m").trim().split("\\s+"));
+    private final List<String> serviceJvm = List.of(System.getProperty("bench.service.jvm", "-Xmx256m").trim().split("\\s+"));
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final List<String> gateFailures = new ArrayList<>();
