@@ -107,7 +107,8 @@ class ServiceProcessTest {
                 "MQTT_URL", TestServices.mqttUrl(),
                 "MQTT_CLIENT_ID", "fleet-serviceprocess-stop-" + run,
                 "MQTT_TOPIC_PREFIX", prefix + "-stop",
-                "MQTT_SESSION_EXPIRY_S", "60"))) {
+                "MQTT_SESSION_EXPIRY_S", "60",
+                "REST_RETRY_AFTER_S", "7"))) {
             service.awaitHealthy(Duration.ofSeconds(120));
             assertThat(get(service, "/api/clients").statusCode()).isEqualTo(200);
             service.terminate();
@@ -129,7 +130,7 @@ class ServiceProcessTest {
             assertThat(service.isAlive()).as("stopped within 60 s").isFalse();
             assertThat(unavailable).as("statuses seen while stopping: %s", seen).isNotNull();
             assertThat(unavailable.body()).contains("\"error\":\"unavailable\"");
-            assertThat(unavailable.headers().firstValue("Retry-After")).hasValue("5");
+            assertThat(unavailable.headers().firstValue("Retry-After")).as("REST_RETRY_AFTER_S").hasValue("7");
             assertThat(unavailable.headers().firstValue("Content-Type")).hasValue("application/json");
         }
     }
