@@ -889,14 +889,14 @@ class MalformedInputCorpusTest extends FleetTestSupport {
         }
         HttpResponse<String> r = restClient.send(b.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         if (c.error() != null) {
-            // {"error", "message"} and, for some codes, documented extra fields (invalid_params: missing, unknown)
+            // {"error", "message"} and, for some codes, documented extra fields (invalid_params: missing, unknown, invalid)
             assertThat(r.statusCode()).as(r.body()).isEqualTo(c.status());
             assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
             JsonNode body = json(r.body());
             assertThat(body.path("error").asText()).as(r.body()).isEqualTo(c.error());
             assertThat(body.path("message").asText()).isNotBlank();
             assertThat(iterable(body.fieldNames())).as("fields of %s", r.body())
-                    .isSubsetOf("error", "message", "missing", "unknown", "command_id", "retry_after_s");
+                    .isSubsetOf("error", "message", "missing", "unknown", "invalid", "command_id", "retry_after_s");
         } else {
             assertThat(r.statusCode()).as(r.body()).isEqualTo(c.status());
             assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
