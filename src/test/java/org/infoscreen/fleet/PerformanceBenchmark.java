@@ -1,5 +1,7 @@
 package org.infoscreen.fleet;
 
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 import org.eclipse.paho.mqttv5.client.IMqttToken;
 import org.eclipse.paho.mqttv5.client.MqttActionListener;
 import org.eclipse.paho.mqttv5.client.MqttAsyncClient;
@@ -205,14 +207,15 @@ class PerformanceBenchmark {
                 DrainResult b = pahoDrain(pahoProxy, msgs.size(), false);
 
                 proxy.open();
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.max(120, n / 100));
                 long done = -1;
-                while (System.nanoTime() < deadline) {
-                    if (ingestComplete(db, finalTs, tag, events, commands)) {
-                        done = System.nanoTime();
-                        break;
-                    }
-                    Thread.sleep(10);
+                try {
+                    // polled every 10 ms: the poll interval bounds the error of the drain time
+                    Awaitility.await().atMost(Duration.ofSeconds(Math.max(120, n / 100))).pollDelay(Duration.ZERO)
+                            .pollInterval(Duration.ofMillis(10))
+                            .until(() -> ingestComplete(db, finalTs, tag, events, commands));
+                    done = System.nanoTime();
+                } catch (ConditionTimeoutException notDrained) {
+                    // done stays -1: the run is reported as not drained
                 }
                 Long start = proxy.connectedAtNanos(SERVICE_ID);
                 if (start == null && proxy.connectedAtNanos(BenchProxy.ANY) != null) {
@@ -495,16 +498,13 @@ class PerformanceBenchmark {
     }
 
     private double awaitIngested(ServiceProcess service, double before, int published) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        double delta;
-        do {
-            delta = ingestedTotal(service) - before;
-            if (delta >= published) {
-                return delta;
-            }
-            Thread.sleep(100);
-        } while (System.nanoTime() < deadline);
-        return delta;
+        try {
+            Awaitility.await().atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(100))
+                    .until(() -> ingestedTotal(service) - before >= published);
+        } catch (ConditionTimeoutException short_) {
+            // the caller reports the shortfall
+        }
+        return ingestedTotal(service) - before;
     }
 
     private static final Pattern INGESTED = Pattern.compile("(?m)^fleet_messages_ingested_total\\{[^}]*}\\s+(\\S+)$");
@@ -682,7 +682,6 @@ class PerformanceBenchmark {
             }
             for (int run = 0; run < runs; run++) {
                 figure("service RSS, " + sweepClients + " clients, after the sweeps (MB)", rssMb(service.pid()));
-                Thread.sleep(500);
             }
             List<Double> big = new ArrayList<>();
             for (int i = 0; i < 5; i++) {
@@ -693,7 +692,6 @@ class PerformanceBenchmark {
             figure("GET /api/monitoring/overview, " + sweepClients + " clients (ms, informative)", median(big));
             for (int run = 0; run < runs; run++) {
                 figure("service RSS, " + sweepClients + " clients, after that overview (MB)", rssMb(service.pid()));
-                Thread.sleep(500);
             }
         }
     }
@@ -837,14 +835,12 @@ class PerformanceBenchmark {
 
     /** @return whether {@code check} became true within {@code atMost} (polled every 50 ms) */
     private static boolean awaitTrue(Check check, Duration atMost) throws Exception {
-        long deadline = System.nanoTime() + atMost.toNanos();
-        while (!check.ok()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(50);
+        try {
+            Awaitility.await().atMost(atMost).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(50)).until(check::ok);
+            return true;
+        } catch (ConditionTimeoutException timedOut) {
+            return false;
         }
-        return true;
     }
 
     private static void closeQuietly(AutoCloseable c) {
