@@ -135,6 +135,64 @@ class ServiceProcessTest {
         }
     }
 
+    @Test
+    @Slow
+    void onSigtermTheEmbeddedDatabaseOutlivesTheRequestsInFlight() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("fleet-embedded-stop-");
+        int dbPort = TestServices.freePort();
+        try (ServiceProcess service = ServiceProcess.start(Map.of(
+                "DATABASE_URL", "",
+                "EMBEDDED_DB_DIR", dir.resolve("postgres").toString(),
+                "EMBEDDED_DB_PORT", String.valueOf(dbPort),
+                "MQTT_URL", TestServices.mqttUrl(),
+                "MQTT_CLIENT_ID", "fleet-serviceprocess-embedded-" + run,
+                "MQTT_TOPIC_PREFIX", prefix + "-embedded",
+                "MQTT_SESSION_EXPIRY_S", "60"))) {
+            service.awaitHealthy(Duration.ofSeconds(180));
+            try (Connection lock = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + dbPort + "/postgres", "postgres", null)) {
+                lock.setAutoCommit(false);
+                String clients;
+                try (Statement st = lock.createStatement();
+                     ResultSet rs = st.executeQuery("SELECT schemaname || '.clients' FROM pg_tables WHERE tablename = 'clients'")) {
+                    rs.next();
+                    clients = rs.getString(1);
+                }
+                try (Statement st = lock.createStatement()) {
+                    st.execute("LOCK TABLE " + clients + " IN ACCESS EXCLUSIVE MODE");
+                }
+                // a request in flight when SIGTERM comes: it waits for the lock this test holds
+                var inFlight = HTTP.sendAsync(HttpRequest.newBuilder(URI.create(service.baseUrl() + "/api/clients"))
+                        .header("Authorization", "Bearer " + service.adminToken()).timeout(Duration.ofSeconds(90)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                await().atMost(Duration.ofSeconds(30)).until(() -> {
+                    try (Statement st = lock.createStatement(); ResultSet rs = st.executeQuery(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%clients%'")) {
+                        rs.next();
+                        return rs.getLong(1) > 0;
+                    }
+                });
+                int before = service.log().length();
+                service.terminate();
+                // Camel's graceful shutdown waits for the request; the database must still be there
+                await().atMost(Duration.ofSeconds(60)).until(() -> service.log().substring(before).contains("inflight") || inFlight.isDone());
+                lock.commit();
+                assertThat(inFlight.get(60, java.util.concurrent.TimeUnit.SECONDS).statusCode())
+                        .as("the request in flight at SIGTERM").isEqualTo(200);
+                service.stop(Duration.ofSeconds(60));
+                assertThat(service.isAlive()).as("stopped").isFalse();
+                String shutdown = service.log().substring(before);
+                // the database is a service of the Camel context, stopped last (a shutdown hook of its own
+                // stopped it at SIGTERM while REST, Quartz and the ingest still used it)
+                assertThat(shutdown).as("log of the shutdown").contains("Embedded PostgreSQL stopped")
+                        .doesNotContain(" ERROR ").doesNotContain("This connection has been closed");
+            }
+        } finally {
+            try (var files = java.nio.file.Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
+    }
+
     /** @return the answer, or null when nothing answers (connection refused or reset) */
     private static HttpResponse<String> getOrNull(ServiceProcess service, String path) {
         try {

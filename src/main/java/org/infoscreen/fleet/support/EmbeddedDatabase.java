@@ -41,7 +41,10 @@ public final class EmbeddedDatabase implements Service {
             EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                     .setDataDirectory(dataDir)
                     .setCleanDataDirectory(false)
-                    .setRegisterShutdownHook(true);
+                    // no shutdown hook of its own: it would stop PostgreSQL at SIGTERM, concurrently with
+                    // camel-main's hook, while REST, the ingest and Quartz still use it; the Camel context
+                    // stops it as its first-added service, last (a killed run's server is stopOrphan's)
+                    .setRegisterShutdownHook(false);
             if (port > 0) {
                 builder.setPort(port);
             }
