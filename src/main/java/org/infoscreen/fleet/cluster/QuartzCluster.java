@@ -65,23 +65,25 @@ public final class QuartzCluster {
             @Override
             public void notify(org.apache.camel.spi.CamelEvent event) throws Exception {
                 Scheduler scheduler = quartz.getScheduler();
-                if (event instanceof org.apache.camel.spi.CamelEvent.CamelContextStoppingEvent
-                        && scheduler != null && !scheduler.isShutdown()) {
+                if (scheduler == null || scheduler.isShutdown()) {
+                    return;
+                }
+                if (event instanceof org.apache.camel.spi.CamelEvent.CamelContextStoppingEvent) {
                     scheduler.standby();
+                } else if (event instanceof org.apache.camel.spi.CamelEvent.CamelContextRoutesStoppedEvent) {
+                    // before the quartz component stops (it would wait without limit, see shutDown)
+                    shutDown(scheduler);
                 }
             }
         });
         context.addService(new ServiceSupport() {
             @Override
             protected void doStop() throws Exception {
-                Scheduler scheduler = quartz.getScheduler();
                 try {
+                    Scheduler scheduler = quartz.getScheduler();
                     if (scheduler != null && !scheduler.isShutdown()) {
-                        LOG.info("Shutting down the Quartz scheduler {} (waiting for a running sweep)", scheduler.getSchedulerName());
-                        scheduler.shutdown(true);
+                        shutDown(scheduler);
                     }
-                } catch (SchedulerException e) {
-                    LOG.warn("Quartz scheduler shutdown: {}", e.getMessage());
                 } finally {
                     poolCloser.close();
                 }
@@ -89,6 +91,33 @@ public final class QuartzCluster {
         }, true, true);
         LOG.info("Sweeps: clustered Quartz scheduler '{}' on the database (check-in every {} ms)", schedulerName, checkinIntervalMs);
     }
+
+    /**
+     * Shuts the scheduler down after the sweep that is running (if any) has finished, waiting at
+     * most {@link #SHUTDOWN_WAIT}. Not {@code shutdown(true)}: that joins Quartz's scheduler thread,
+     * which retries a job-store write for as long as the database is unreachable, so a service
+     * stopped during a database outage never stopped (Quartz ends that retry loop only once its
+     * job store is shut down, which {@code shutdown(false)} does without the join).
+     */
+    private static void shutDown(Scheduler scheduler) {
+        try {
+            scheduler.standby();
+            LOG.info("Shutting down the Quartz scheduler {} (after a running sweep, at most {} s)",
+                    scheduler.getSchedulerName(), SHUTDOWN_WAIT.toSeconds());
+            long deadline = System.nanoTime() + SHUTDOWN_WAIT.toNanos();
+            while (!scheduler.getCurrentlyExecutingJobs().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            scheduler.shutdown(false);
+        } catch (SchedulerException e) {
+            LOG.warn("Quartz scheduler shutdown: {}", e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** How long a stop waits for a running sweep before it shuts the scheduler down. */
+    private static final java.time.Duration SHUTDOWN_WAIT = java.time.Duration.ofSeconds(30);
 
     /** Hands Quartz connections of a pool; Quartz commits and closes each one itself. */
     private record PoolConnectionProvider(DataSource pool) implements ConnectionProvider {
